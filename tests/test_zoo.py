@@ -1,0 +1,130 @@
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from zoolib.cnn import parameter_layout
+from zoolib.zoo import (
+    ZooFormatError,
+    describe,
+    drop_nonfinite,
+    read_zoo,
+    split_runs,
+    write_zoo,
+)
+from tests.zoo_fixtures import STEPS, released_style_metrics, write_released_style_zoo
+
+
+def test_reads_a_released_style_zoo(tmp_path):
+    weights, metrics = write_released_style_zoo(tmp_path / "zoo", n_runs=5, stopped_early=1)
+    zoo = read_zoo(tmp_path / "zoo")
+    assert isinstance(zoo.weights, np.memmap)
+    np.testing.assert_array_equal(zoo.weights, weights)
+    assert "Unnamed: 0" not in zoo.metrics.columns
+    assert zoo.metrics["laststep"].dtype == bool
+    assert zoo.metrics["laststep"].sum() == 5
+    assert zoo.steps == STEPS
+    assert list(zoo.layout["varname"])[0] == "sequential/conv2d/bias:0"
+
+
+def test_final_selection_takes_each_runs_last_checkpoint_including_stopped_runs(tmp_path):
+    _, metrics = write_released_style_zoo(tmp_path / "zoo", n_runs=4, stopped_early=1)
+    zoo = read_zoo(tmp_path / "zoo")
+    final = zoo.select("final")
+    assert len(final) == 4
+    assert sorted(final.metrics["step"]) == [2, 86, 86, 86]
+    assert final.metrics["laststep"].all()
+    expected_rows = np.flatnonzero(metrics["laststep"].to_numpy())
+    np.testing.assert_array_equal(final.weights, zoo.weights[expected_rows])
+    assert len(zoo.select(20)) == 3
+    assert len(zoo.select("all")) == len(zoo)
+    with pytest.raises(ValueError, match="no checkpoint at epoch 5"):
+        zoo.select(5)
+
+
+def test_written_zoo_reads_back_identically(tmp_path):
+    metrics = released_style_metrics(3, stopped_early=0).drop(columns="laststep")
+    weights = np.random.default_rng(1).normal(size=(len(metrics), 4970)).astype(np.float32)
+    zoo = write_zoo(tmp_path / "out", weights, metrics, parameter_layout())
+    again = read_zoo(tmp_path / "out")
+    np.testing.assert_array_equal(again.weights, weights)
+    pd.testing.assert_frame_equal(again.metrics.drop(columns="laststep"), metrics, check_dtype=False)
+    assert again.metrics["laststep"].sum() == 3
+    pd.testing.assert_frame_equal(again.layout, parameter_layout())
+    header = gzip.open(tmp_path / "out" / "metrics.csv.gz", "rt").readline().rstrip("\n").split(",")
+    assert header[0] == "" and header[1:4] == ["config.activation", "config.b_init", "config.dataset"]
+    assert zoo.metrics.shape == again.metrics.shape
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_write_replaces_an_existing_zoo_atomically(tmp_path):
+    metrics = released_style_metrics(2, stopped_early=0)
+    ones = np.ones((len(metrics), 4970), np.float32)
+    write_zoo(tmp_path / "z", ones, metrics, parameter_layout())
+    write_zoo(tmp_path / "z", 2 * ones, metrics, parameter_layout())
+    assert float(read_zoo(tmp_path / "z").weights[0, 0]) == 2.0
+    with pytest.raises(ZooFormatError):
+        write_zoo(tmp_path / "z", ones[:-1], metrics, parameter_layout())
+    assert float(read_zoo(tmp_path / "z").weights[0, 0]) == 2.0
+
+
+def test_drop_nonfinite_reports_how_many(tmp_path):
+    weights, _ = write_released_style_zoo(tmp_path / "zoo", n_runs=3)
+    weights[4, 100] = np.nan
+    weights[7, 0] = np.inf
+    np.save(tmp_path / "zoo" / "weights.npy", weights)
+    zoo = read_zoo(tmp_path / "zoo")
+    clean, dropped = drop_nonfinite(zoo)
+    assert dropped == 2 and len(clean) == len(zoo) - 2
+    assert np.isfinite(clean.weights).all()
+    assert describe(zoo)["nonfinite_rows"] == 2
+
+
+def test_split_is_by_run_seeded_and_sized():
+    runs = np.repeat([f"run{i}" for i in range(100)], 9)
+    labels = split_runs(runs, val_fraction=0.1, test_fraction=0.5, seed=3)
+    per_run = pd.DataFrame({"run": runs, "label": labels}).groupby("run")["label"].nunique()
+    assert (per_run == 1).all()
+    counts = pd.Series(labels[::9]).value_counts()
+    assert counts["test"] == 50 and counts["val"] == 10 and counts["train"] == 40
+    np.testing.assert_array_equal(labels, split_runs(runs, 0.1, 0.5, seed=3))
+    assert (labels != split_runs(runs, 0.1, 0.5, seed=4)).any()
+
+
+def test_tensor_reshapes_by_layout(tmp_path):
+    weights, _ = write_released_style_zoo(tmp_path / "zoo", n_runs=2)
+    kernels = read_zoo(tmp_path / "zoo").tensor("sequential/conv2d_1/kernel:0")
+    assert kernels.shape == (len(weights), 3, 3, 16, 16)
+    np.testing.assert_array_equal(kernels[1].reshape(-1), weights[1, 176:2480])
+
+
+@pytest.mark.parametrize(
+    "break_it, message",
+    [
+        (lambda d, w, m: np.save(d / "weights.npy", w[:-1]), r"weights.npy has \d+ rows but metrics.csv.gz has"),
+        (lambda d, w, m: np.save(d / "weights.npy", w.astype(np.float64)), "dtype float64, expected float32"),
+        (lambda d, w, m: np.save(d / "weights.npy", w[:, :4000]), r"must cover columns \[0, 4000\)"),
+        (lambda d, w, m: (d / "layout.csv").unlink(), "layout.csv: missing"),
+        (lambda d, w, m: (d / "weights.npy").write_bytes(b"not numpy"), "not a readable .npy"),
+        (lambda d, w, m: m.drop(columns="modeldir").to_csv(d / "metrics.csv.gz"), r"missing columns \['modeldir'\]"),
+        (
+            lambda d, w, m: parameter_layout().drop(columns="shape").to_csv(d / "layout.csv"),
+            r"layout.csv: missing columns \['shape'\]",
+        ),
+        (
+            lambda d, w, m: parameter_layout().assign(shape="(3, 3)").to_csv(d / "layout.csv"),
+            "shape .3, 3. holds 9 values",
+        ),
+    ],
+)
+def test_validation_errors_name_the_file_and_expectation(tmp_path, break_it, message):
+    weights, metrics = write_released_style_zoo(tmp_path / "zoo", n_runs=2)
+    break_it(tmp_path / "zoo", weights, metrics)
+    with pytest.raises(ZooFormatError, match=message):
+        read_zoo(tmp_path / "zoo")
+
+
+def test_missing_directory_says_how_to_get_a_zoo(tmp_path):
+    with pytest.raises(ZooFormatError, match="zoolib zoo download"):
+        read_zoo(tmp_path / "nowhere")
