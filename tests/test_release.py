@@ -1,0 +1,265 @@
+"""Download, resume, safe extraction and checks of the released zoo, against a local HTTP server."""
+
+import io
+import socket
+import tarfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.zoo_fixtures import write_released_style_zoo
+from zoolib import release
+from zoolib.cli import main
+from zoolib.release import DownloadError, HostUnreachable, download_zoo
+from zoolib.zoo import read_zoo
+
+N_RUNS = 3  # 2 complete runs of 9 checkpoints + 1 stopped after 3: 21 rows
+N_ROWS = 21
+
+
+def make_archive(work: Path, edit=None, extra=None) -> bytes:
+    """A released-style .tar.xz: one top folder holding weights.npy, metrics.csv.gz, layout.csv.
+
+    `edit(folder)` changes the files before packing; `extra` adds (TarInfo, bytes) members."""
+    folder = work / "src" / "mnist"
+    write_released_style_zoo(folder, n_runs=N_RUNS)
+    if edit:
+        edit(folder)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:xz") as tar:
+        tar.add(folder, arcname="mnist")
+        for member, data in extra or []:
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+class ZooServer(ThreadingHTTPServer):
+    """Serves `body` at /mnist.tar.xz. mode: 'normal' (honours Range), 'no-range' (always 200 with
+    everything), 'cut' (announces the full length but never sends past the first half of the file)."""
+
+    def __init__(self, body: bytes, mode: str = "normal"):
+        super().__init__(("127.0.0.1", 0), RangeHandler)
+        self.body, self.mode, self.ranges = body, mode, []
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class RangeHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        server = self.server
+        if self.path != "/mnist.tar.xz":
+            self.send_error(404)
+            return
+        body, header = server.body, self.headers.get("Range")
+        server.ranges.append(header)
+        start = int(header.removeprefix("bytes=").rstrip("-")) if header and server.mode != "no-range" else 0
+        if start >= len(body):
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(body)}")
+            self.end_headers()
+            return
+        self.send_response(206 if start else 200)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        self.send_header("Content-Length", str(len(body) - start))
+        self.end_headers()
+        stop = max(start, len(body) // 2) if server.mode == "cut" else len(body)
+        self.wfile.write(body[start:stop])
+        self.close_connection = True
+
+
+@pytest.fixture
+def archive(tmp_path_factory):
+    return make_archive(tmp_path_factory.mktemp("archive"))
+
+
+@pytest.fixture
+def serve():
+    """Start ZooServers on free ports; all are shut down after the test."""
+    servers = []
+
+    def start(body: bytes, mode: str = "normal") -> ZooServer:
+        servers.append(ZooServer(body, mode))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def no_leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+
+
+def test_download_installs_a_checked_zoo_and_is_idempotent(tmp_path, serve, archive):
+    server = serve(archive)
+    dest = tmp_path / "zoos" / "mnist"
+    assert download_zoo("mnist", dest, base_url=server.url, expected_rows=N_ROWS) == dest
+    zoo = read_zoo(dest)
+    assert zoo.weights.shape == (N_ROWS, 4970) and zoo.runs.nunique() == N_RUNS
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["mnist"]  # no .part, no temporary folder
+    assert server.ranges == [None]
+    download_zoo("mnist", dest, base_url=server.url, expected_rows=N_ROWS)
+    assert server.ranges == [None]  # already installed and verified: nothing fetched
+
+
+def test_an_interrupted_download_is_resumed_with_a_range_request(tmp_path, serve, archive):
+    dest = tmp_path / "mnist"
+    (tmp_path / "mnist.tar.xz.part").write_bytes(archive[: len(archive) // 2])
+    server = serve(archive)
+    download_zoo("mnist", dest, base_url=server.url, expected_rows=N_ROWS)
+    assert server.ranges == [f"bytes={len(archive) // 2}-"]
+    assert read_zoo(dest).weights.shape == (N_ROWS, 4970)
+    assert not (tmp_path / "mnist.tar.xz.part").exists()
+
+
+def test_a_server_ignoring_range_restarts_the_download(tmp_path, serve, archive):
+    (tmp_path / "mnist.tar.xz.part").write_bytes(b"stale bytes of some other file")
+    server = serve(archive, mode="no-range")
+    download_zoo("mnist", tmp_path / "mnist", base_url=server.url, expected_rows=N_ROWS)
+    assert server.ranges == ["bytes=30-"]
+    assert read_zoo(tmp_path / "mnist").weights.shape == (N_ROWS, 4970)
+
+
+def test_a_truncated_download_keeps_the_part_file_only_and_resumes_later(tmp_path, serve, archive):
+    dest = tmp_path / "mnist"
+    cut = serve(archive, mode="cut")
+    with pytest.raises(DownloadError, match="cut short .* run the same command again to resume"):
+        download_zoo("mnist", dest, base_url=cut.url, expected_rows=N_ROWS)
+    assert not dest.exists() and no_leftovers(tmp_path) == []
+    part = tmp_path / "mnist.tar.xz.part"
+    assert part.stat().st_size == len(archive) // 2
+    assert cut.ranges[1:] == [f"bytes={len(archive) // 2}-"] * 3  # retried, resuming each time
+    good = serve(archive)
+    download_zoo("mnist", dest, base_url=good.url, expected_rows=N_ROWS)
+    assert good.ranges == [f"bytes={len(archive) // 2}-"]
+    assert read_zoo(dest).weights.shape == (N_ROWS, 4970) and not part.exists()
+
+
+def test_a_full_disk_while_extracting_keeps_the_complete_download(tmp_path, serve, archive, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    server = serve(archive)
+    with monkeypatch.context() as patch:
+        patch.setattr(tarfile.TarFile, "extract", disk_full)
+        with pytest.raises(DownloadError, match="(?s)No space left on device.*download is complete in"):
+            download_zoo("mnist", tmp_path / "mnist", base_url=server.url, expected_rows=N_ROWS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist.tar.xz.part"]
+    download_zoo("mnist", tmp_path / "mnist", base_url=server.url, expected_rows=N_ROWS)
+    assert server.ranges == [None, f"bytes={len(archive)}-"]  # answered 416: nothing left to fetch
+    assert read_zoo(tmp_path / "mnist").weights.shape == (N_ROWS, 4970)
+
+
+def test_a_complete_part_file_is_installed_after_a_416_answer(tmp_path, serve, archive):
+    (tmp_path / "mnist.tar.xz.part").write_bytes(archive)
+    server = serve(archive)
+    download_zoo("mnist", tmp_path / "mnist", base_url=server.url, expected_rows=N_ROWS)
+    assert server.ranges == [f"bytes={len(archive)}-"]
+
+
+@pytest.mark.parametrize("where", [0.0, 0.5])
+def test_a_corrupt_archive_leaves_nothing_behind(tmp_path, serve, archive, where):
+    at = int(where * len(archive))
+    corrupt = archive[:at] + bytes(b ^ 0xFF for b in archive[at : at + 300]) + archive[at + 300 :]
+    server = serve(corrupt)
+    with pytest.raises(DownloadError, match=r"(?s)not a valid, complete \.tar\.xz archive.*was deleted"):
+        download_zoo("mnist", tmp_path / "mnist", base_url=server.url, expected_rows=N_ROWS)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_archive_with_a_wrong_layout_is_refused(tmp_path, serve):
+    def swap_bias_and_kernel(folder):
+        layout = pd.read_csv(folder / "layout.csv", index_col=0)
+        layout.loc[0, ["start_idx", "end_idx"]] = [144, 160]
+        layout.loc[1, ["start_idx", "end_idx"]] = [0, 144]
+        layout.to_csv(folder / "layout.csv")
+
+    server = serve(make_archive(tmp_path, edit=swap_bias_and_kernel))
+    with pytest.raises(DownloadError, match="is not the released mnist zoo: layout.csv: layout differs from the paper.s"):
+        download_zoo("mnist", tmp_path / "zoos" / "mnist", base_url=server.url, expected_rows=N_ROWS)
+    assert list((tmp_path / "zoos").iterdir()) == []
+
+
+def test_the_published_row_count_is_checked(tmp_path, serve, archive):
+    server = serve(archive)
+    with pytest.raises(DownloadError, match="is not the released mnist zoo: 21 rows, the released mnist zoo has 269973"):
+        download_zoo("mnist", tmp_path / "zoos" / "mnist", base_url=server.url)
+    assert list((tmp_path / "zoos").iterdir()) == []
+
+
+def _member(name, kind=tarfile.REGTYPE, target=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.size = kind, target, 0 if kind != tarfile.REGTYPE else 4
+    return info, b"evil" if kind == tarfile.REGTYPE else None
+
+
+@pytest.mark.parametrize(
+    "member, why",
+    [
+        (_member("../evil.txt"), "unsafe member path"),
+        (_member("/tmp/evil.txt"), "unsafe member path"),
+        (_member("mnist/link", tarfile.SYMTYPE, "../../../etc/passwd"), "link or special file"),
+        (_member("mnist/hard", tarfile.LNKTYPE, "/etc/passwd"), "link or special file"),
+    ],
+)
+def test_an_archive_with_members_outside_the_folder_is_refused(tmp_path, serve, member, why):
+    archive = make_archive(tmp_path, extra=[member])
+    server = serve(archive)
+    dest = tmp_path / "out" / "zoos" / "mnist"
+    with pytest.raises(DownloadError, match=why):
+        download_zoo("mnist", dest, base_url=server.url, expected_rows=None)
+    assert list(dest.parent.iterdir()) == [] and not (tmp_path / "out" / "evil.txt").exists()
+
+
+def test_offline_the_error_says_the_host_is_unreachable_and_how_to_install_by_hand(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: nothing listens there
+    with pytest.raises(HostUnreachable) as err:
+        download_zoo("mnist", tmp_path / "mnist", base_url=f"http://127.0.0.1:{port}")
+    message = str(err.value)
+    assert "could not reach the host" in message
+    assert f"http://127.0.0.1:{port}/mnist.tar.xz" in message
+    assert "--archive FILE" in message and str(tmp_path / "mnist.tar.xz") in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_local_archive_or_one_placed_next_to_the_zoo_is_installed(tmp_path, archive):
+    file = tmp_path / "elsewhere.tar.xz"
+    file.write_bytes(archive)
+    download_zoo("mnist", tmp_path / "a" / "mnist", archive=file, expected_rows=N_ROWS)
+    assert read_zoo(tmp_path / "a" / "mnist").weights.shape == (N_ROWS, 4970)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "mnist.tar.xz").write_bytes(archive)
+    download_zoo("mnist", tmp_path / "b" / "mnist", base_url="http://127.0.0.1:1", expected_rows=N_ROWS)
+    assert read_zoo(tmp_path / "b" / "mnist").weights.shape == (N_ROWS, 4970)
+    assert file.exists()  # the user's archive is left alone
+
+
+def test_unknown_dataset_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
+        release.archive_url("imagenet")
+
+
+def test_cli_download_reports_the_installed_zoo(tmp_path, serve, archive, monkeypatch, capsys):
+    monkeypatch.setitem(release.RELEASED_ROWS, "mnist", N_ROWS)
+    server = serve(archive)
+    assert main(["zoo", "download", "mnist", "--dest", str(tmp_path / "mnist"), "--base-url", server.url]) == 0
+    out = capsys.readouterr().out
+    assert f"{N_ROWS} rows x 4970 parameters, {N_RUNS} runs" in out and str(tmp_path / "mnist") in out
+    monkeypatch.setenv("ZOOLIB_DATA", str(tmp_path / "data"))
+    code = main(["zoo", "download", "mnist", "--base-url", "http://127.0.0.1:1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "could not reach the host" in err and "Traceback" not in err
+    assert str(tmp_path / "data" / "zoos" / "released" / "mnist.tar.xz") in err

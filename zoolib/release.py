@@ -1,0 +1,252 @@
+"""The released Small CNN Zoo: download (resumable), safe extraction, structural checks, install.
+
+`download_zoo("mnist")` fetches https://storage.googleapis.com/gresearch/smallcnnzoo-dataset/mnist.tar.xz
+into `<dest parent>/mnist.tar.xz.part` (resumed with an HTTP Range request when a previous download was
+cut), extracts it into a temporary folder next to the destination (refusing members that would land
+outside it), checks the zoo (three files, float32 weights of 4970 columns, one metrics row per weights
+row, the paper's layout, the published row count) and only then renames it into place. A failure leaves
+no half zoo behind; only an incomplete .part download stays, for the next run to resume.
+"""
+
+from __future__ import annotations
+
+import http.client
+import lzma
+import shutil
+import sys
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path, PurePosixPath
+
+from tqdm.auto import tqdm
+
+from zoolib.cnn import parameter_layout
+from zoolib.paths import zoo_dir
+from zoolib.zoo import LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE, ZooFormatError, parse_shape, read_zoo
+
+BASE_URL = "https://storage.googleapis.com/gresearch/smallcnnzoo-dataset"
+RELEASED_ROWS = {"mnist": 269_973, "fashion_mnist": 270_000, "cifar10": 270_000, "svhn_cropped": 269_892}
+DATASETS = tuple(RELEASED_ROWS)
+CHUNK_BYTES = 1 << 20
+
+
+class DownloadError(RuntimeError):
+    """The zoo could not be downloaded, extracted or verified; the message says what to do."""
+
+
+class HostUnreachable(DownloadError):
+    """The download server could not be reached (no network, DNS failure, connection refused)."""
+
+
+class BadArchive(DownloadError):
+    """The archive is corrupt, unsafe to extract, or does not hold the released zoo."""
+
+
+def archive_url(dataset: str, base_url: str = BASE_URL) -> str:
+    """URL of a dataset's archive, e.g. .../smallcnnzoo-dataset/mnist.tar.xz."""
+    _check_dataset(dataset)
+    return f"{base_url.rstrip('/')}/{dataset}.tar.xz"
+
+
+def _check_dataset(dataset: str) -> None:
+    if dataset not in RELEASED_ROWS:
+        raise ValueError(f"unknown dataset {dataset!r}; the released zoo has {list(DATASETS)}")
+
+
+def _manual_hint(dataset: str, url: str, placed: Path) -> str:
+    return (
+        f"To install it by hand: download {url} on a machine that can reach it, copy the file here, then "
+        f"run `zoolib zoo download {dataset} --archive FILE` (or put it at {placed} and run "
+        f"`zoolib zoo download {dataset}` again)."
+    )
+
+
+def fetch(url: str, part: Path, retries: int = 3, timeout: float = 60.0) -> Path:
+    """Download `url` into the file `part`, resuming from its current size; return `part` when complete.
+
+    A server that answers a Range request with the whole file (200 instead of 206) restarts the
+    download. A connection cut before the announced length is resumed up to `retries` times; after
+    that DownloadError is raised and the .part file stays for a later resume.
+    """
+    part.parent.mkdir(parents=True, exist_ok=True)
+    problem = ""
+    for _ in range(retries + 1):
+        done = part.stat().st_size if part.exists() else 0
+        request = urllib.request.Request(url, headers={"Range": f"bytes={done}-"} if done else {})
+        total = None
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                if done and response.status != 206:
+                    done = 0  # the server ignored the Range header: start again
+                length = response.headers.get("Content-Length")
+                total = done + int(length) if length is not None else None
+                with open(part, "ab" if done else "wb") as out, tqdm(
+                    total=total, initial=done, unit="B", unit_scale=True, unit_divisor=1024,
+                    desc=PurePosixPath(url).name, leave=False,
+                ) as bar:
+                    while chunk := response.read(CHUNK_BYTES):
+                        out.write(chunk)
+                        bar.update(len(chunk))
+        except urllib.error.HTTPError as err:
+            if err.code == 416 and done:  # Range not satisfiable: the .part file is already complete
+                return part
+            raise DownloadError(f"{url}: the server answered HTTP {err.code} {err.reason}") from err
+        except urllib.error.URLError as err:
+            raise HostUnreachable(f"could not reach the host of {url} ({err.reason})") from err
+        except (OSError, http.client.HTTPException) as err:  # connection reset, timeout, incomplete read
+            problem = f"interrupted ({err!r})"
+            continue
+        size = part.stat().st_size
+        if total is None or size == total:
+            return part
+        problem = f"cut short at {size} of {total} bytes"
+    raise DownloadError(
+        f"{url}: download {problem} after {retries + 1} attempts; the {part.stat().st_size} bytes received "
+        f"are kept in {part}: run the same command again to resume"
+    )
+
+
+def _safe_members(tar: tarfile.TarFile, where: str):
+    """Yield the archive's members, refusing links, special files and paths leaving the folder."""
+    for member in tar:
+        path = PurePosixPath(member.name)
+        if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
+            raise BadArchive(f"{where}: unsafe member path {member.name!r}; refusing to extract this archive")
+        if not (member.isfile() or member.isdir()):
+            raise BadArchive(
+                f"{where}: member {member.name!r} is a link or special file; the released zoo holds only "
+                "regular files, refusing to extract this archive"
+            )
+        yield member
+
+
+def extract(archive: Path, into: Path) -> Path:
+    """Extract `archive` into the folder `into` safely; return the folder holding weights.npy."""
+    size = archive.stat().st_size
+    try:
+        with open(archive, "rb") as raw, tqdm.wrapattr(
+            raw, "read", total=size, desc=f"extracting {archive.name}", leave=False
+        ) as stream, tarfile.open(fileobj=stream, mode="r:xz") as tar:
+            for member in _safe_members(tar, str(archive)):
+                tar.extract(member, into, filter="data")
+    except (tarfile.TarError, lzma.LZMAError, EOFError) as err:
+        raise BadArchive(f"{archive}: not a valid, complete .tar.xz archive ({err})") from err
+    except OSError as err:  # e.g. disk full: the archive may be fine
+        raise DownloadError(f"extracting {archive} into {into.parent} failed: {err}") from err
+    holders = sorted({p.parent for p in into.rglob(WEIGHTS_FILE)})
+    if len(holders) != 1:
+        raise BadArchive(
+            f"{archive}: expected one folder holding {WEIGHTS_FILE}, {METRICS_FILE}, {LAYOUT_FILE}; "
+            f"found {WEIGHTS_FILE} in {len(holders)} folders"
+        )
+    return holders[0]
+
+
+def check_release(path: str | Path, dataset: str, expected_rows: int | None | str = "published") -> None:
+    """Raise DownloadError unless `path` holds the released zoo of `dataset` as published.
+
+    Checks the three files, float32 weights with the paper's 4970 columns (header only: memory-mapped),
+    one metrics row per weights row, layout.csv equal to zoolib.cnn.parameter_layout(), config.dataset,
+    and the row count: the published one (`"published"`), a given number, or none (`None`).
+    """
+    path = Path(path)
+    missing = [f for f in (WEIGHTS_FILE, METRICS_FILE, LAYOUT_FILE) if not (path / f).is_file()]
+    if missing:
+        raise DownloadError(f"{path}: missing {missing}; a released zoo has {WEIGHTS_FILE}, {METRICS_FILE}, {LAYOUT_FILE}")
+    try:
+        zoo = read_zoo(path)
+    except ZooFormatError as err:
+        raise DownloadError(str(err)) from err
+    expected_layout = parameter_layout()
+    columns = int(expected_layout["end_idx"].iloc[-1])
+    if zoo.weights.shape[1] != columns:
+        raise DownloadError(f"{path}/{WEIGHTS_FILE}: {zoo.weights.shape[1]} columns, the paper's CNN has {columns}")
+    got = zoo.layout[["varname", "start_idx", "end_idx"]].assign(shape=zoo.layout["shape"].map(parse_shape))
+    want = expected_layout[["varname", "start_idx", "end_idx"]].assign(shape=expected_layout["shape"].map(parse_shape))
+    if not got.reset_index(drop=True).equals(want):
+        raise DownloadError(
+            f"{path}/{LAYOUT_FILE}: layout differs from the paper's (zoolib layout prints it):\n"
+            f"got\n{got.to_string(index=False)}\nexpected\n{want.to_string(index=False)}"
+        )
+    if "config.dataset" in zoo.metrics:
+        names = sorted(zoo.metrics["config.dataset"].astype(str).unique())
+        if names != [dataset]:
+            raise DownloadError(f"{path}/{METRICS_FILE}: config.dataset is {names}, expected [{dataset!r}]")
+    expected = RELEASED_ROWS[dataset] if expected_rows == "published" else expected_rows
+    if expected is not None and len(zoo) != expected:
+        raise DownloadError(
+            f"{path}: {len(zoo)} rows, the released {dataset} zoo has {expected}; the archive is not the "
+            "published one (or is damaged)"
+        )
+
+
+def install(archive: Path, dest: Path, dataset: str, expected_rows: int | None | str = "published") -> Path:
+    """Extract and check `archive`, then rename the zoo into `dest` (replacing what is there)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.extract-", dir=dest.parent))
+    try:
+        zoo = extract(archive, tmp)
+        try:
+            check_release(zoo, dataset, expected_rows)
+        except DownloadError as err:
+            inside = str(err).replace(f"{zoo}: ", "").replace(f"{zoo}/", "").replace(str(zoo), "the zoo")
+            raise BadArchive(f"{archive} is not the released {dataset} zoo: {inside}") from err
+        old = dest.with_name(f".{dest.name}.old")
+        if dest.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            dest.rename(old)
+        zoo.rename(dest)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def download_zoo(
+    dataset: str,
+    dest: str | Path | None = None,
+    base_url: str = BASE_URL,
+    archive: str | Path | None = None,
+    expected_rows: int | None | str = "published",
+    force: bool = False,
+) -> Path:
+    """Download, check and install the released zoo of `dataset`; return its folder.
+
+    dest defaults to zoolib.paths.zoo_dir("released", dataset). A zoo already there that passes the
+    checks is kept (unless `force`). The archive comes from `archive` if given, else from
+    `<dest parent>/<dataset>.tar.xz` if someone put it there, else from `base_url`.
+    """
+    _check_dataset(dataset)
+    dest = Path(dest) if dest is not None else zoo_dir("released", dataset)
+    if dest.exists() and not force:
+        try:
+            check_release(dest, dataset, expected_rows)
+            return dest
+        except DownloadError as err:
+            print(f"{dest} is there but fails the check ({err}); installing it again", file=sys.stderr)
+    url = archive_url(dataset, base_url)
+    placed = dest.parent / f"{dataset}.tar.xz"
+    if archive is not None or placed.is_file():
+        archive = Path(archive) if archive is not None else placed
+        if not archive.is_file():
+            raise DownloadError(f"{archive}: no such archive file; download {url} and pass its path")
+        try:
+            return install(archive, dest, dataset, expected_rows)
+        except BadArchive as err:
+            raise BadArchive(f"{err}\nReplace {archive} with a good copy of {url}.") from err
+    part = dest.parent / f"{dataset}.tar.xz.part"
+    try:
+        fetch(url, part)
+    except HostUnreachable as err:
+        raise HostUnreachable(f"{err}. Is this machine offline? {_manual_hint(dataset, url, placed)}") from err
+    try:
+        install(part, dest, dataset, expected_rows)
+    except BadArchive as err:
+        part.unlink(missing_ok=True)  # complete but bad: a resume would not help
+        raise BadArchive(f"{err}\nThe downloaded file was deleted; run the command again to retry.") from err
+    except DownloadError as err:
+        raise DownloadError(f"{err}\nThe download is complete in {part}; run the command again to install it.") from err
+    part.unlink()
+    return dest
