@@ -1,0 +1,172 @@
+"""Metrics against hand computations; the protocol on a zoo whose accuracy is a known function of the weights."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy.stats import rankdata
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from tests.zoo_fixtures import learnable_zoo
+from zoolib.evaluation import (
+    bootstrap_ci,
+    evaluate_predictor,
+    kendall_tau,
+    mad,
+    mse,
+    r2,
+    run_split,
+    score,
+    tau_ceiling,
+)
+from zoolib.predictors import DNNRegressor
+
+ROW_COLUMNS = [
+    "zoo", "dataset", "predictor", "settings", "inputs", "step", "seed", "n_train", "n_val", "n_test", "r2", "r2_ci_low",
+    "r2_ci_high", "kendall_tau", "tau_ci_low", "tau_ci_high", "mse", "mad", "tau_ceiling",
+    "dropped_nonfinite", "seconds",
+]
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    return learnable_zoo(tmp_path_factory.mktemp("zoo") / "zoo", n_runs=400, steps=(0, 20, 86), nonfinite_runs=3)
+
+
+def test_r2_mse_mad_by_hand():
+    y, p = np.array([0.1, 0.5, 0.9, 0.7]), np.array([0.2, 0.4, 0.8, 0.9])
+    assert mse(y, p) == pytest.approx((0.01 + 0.01 + 0.01 + 0.04) / 4)
+    assert mad(y, p) == pytest.approx((0.1 + 0.1 + 0.1 + 0.2) / 4)
+    variance = np.mean((y - y.mean()) ** 2)  # population variance (ddof=0)
+    assert r2(y, p) == pytest.approx(1 - 0.0175 / variance)
+    assert r2(y, y) == 1.0 and r2(y, np.full(4, y.mean())) == pytest.approx(0.0)
+
+
+def test_kendall_tau_b_with_ties_by_hand():
+    y, p = np.array([1, 2, 2, 3]), np.array([1, 2, 3, 3])
+    # pairs: (0,1) c, (0,2) c, (0,3) c, (1,2) tied in y, (1,3) c, (2,3) tied in p -> nc=4, nd=0
+    # tau_b = (nc - nd) / sqrt((n0 - n1)(n0 - n2)) with n0 = 6, n1 = n2 = 1
+    assert kendall_tau(y, p) == pytest.approx(4 / 5)
+    assert kendall_tau(y, -p) == pytest.approx(-4 / 5)
+
+
+def test_tau_ceiling_is_below_one_with_ties_and_one_without():
+    assert tau_ceiling(np.array([0.3, 0.1, 0.7, 0.2])) == 1.0
+    y = np.array([0.1, 0.1, 0.1, 0.5, 0.6, 0.9])
+    ceiling = tau_ceiling(y)
+    assert ceiling == pytest.approx(np.sqrt(1 - 3 / 15))  # 3 of the 15 pairs are tied
+    tie_broken = rankdata(y, method="ordinal")  # y plus a strictly increasing tie-breaker
+    assert kendall_tau(y, tie_broken) == pytest.approx(ceiling)
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # no untied ranking does better
+        assert kendall_tau(y, y + rng.uniform(0, 1e-3, len(y))) <= ceiling + 1e-12
+
+
+def test_bootstrap_interval_brackets_the_estimate_and_is_seeded():
+    rng = np.random.default_rng(0)
+    y = rng.uniform(size=300)
+    p = y + rng.normal(0, 0.1, 300)
+    for metric, value in (("r2", r2(y, p)), ("kendall_tau", kendall_tau(y, p))):
+        low, high = bootstrap_ci(y, p, metric, n_resamples=100, seed=1)
+        assert low < value < high and high - low < 0.2
+        assert (low, high) == bootstrap_ci(y, p, metric, n_resamples=100, seed=1)
+    row = score(y, p, n_bootstrap=0)
+    assert np.isnan(row["r2_ci_low"]) and row["n_test"] == 300
+
+
+def test_gbm_on_statistics_learns_the_known_function(zoo):
+    row = evaluate_predictor(zoo, "gbm", "wstats-layers:0,1,2,3", preset="fast", n_bootstrap=50)
+    assert list(row) == ROW_COLUMNS
+    assert row["r2"] > 0.8 and row["kendall_tau"] > 0.7
+    assert row["r2_ci_low"] < row["r2"] < row["r2_ci_high"]
+    assert row["tau_ci_low"] < row["kendall_tau"] < row["tau_ci_high"] <= 1
+    assert row["dropped_nonfinite"] == 3
+    assert row["n_train"] + row["n_val"] + row["n_test"] == 400 - 3
+    assert row["n_test"] == pytest.approx(200, abs=3) and row["n_val"] == pytest.approx(40, abs=3)
+    assert row["dataset"] == "mnist" and row["step"] == "final"
+
+
+@pytest.mark.parametrize("predictor", ["linear", DNNRegressor(num_layers=2, num_units=32, epochs=40, batch_size=64,
+                                                              learning_rate=1e-2, patience=10)])
+def test_linear_and_dnn_beat_the_train_mean(zoo, predictor):
+    row = evaluate_predictor(zoo, predictor, "wstats-layers:0,3", preset="fast", n_bootstrap=0)
+    assert row["r2"] > 0.8  # predicting the train mean gives R^2 <= 0
+
+
+def test_random_search_chooses_on_validation_runs(zoo):
+    row = evaluate_predictor(zoo, "linear", "wstats-layers:0,3", preset="fast", n_search=3, n_bootstrap=0)
+    assert row["settings"] == "fast+search3" and row["r2"] > 0.8
+
+
+def test_hyperparameters_carry_no_signal_here(zoo):
+    # The fixture's accuracy depends on the weights only, so the hyperparameters cannot predict it.
+    row = evaluate_predictor(zoo, "gbm", "hyper", preset="fast", n_bootstrap=0)
+    assert row["r2"] < 0.2
+
+
+class Spy(RegressorMixin, BaseEstimator):
+    """Records the run ids (the feature frame's index) that reach fit, early stopping and predict."""
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        self.fit_runs_, self.val_runs_, self.predicted_ = set(X.index), set(X_val.index), []
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        self.predicted_.append(set(X.index))
+        return np.clip(self.mean_ + 1e-3 * np.argsort(X.iloc[:, 0].to_numpy()), 0, 1)
+
+
+@pytest.mark.parametrize("step", ["final", 20])
+def test_no_test_run_reaches_training_or_early_stopping(zoo, step):
+    spy = Spy()
+    row = evaluate_predictor(zoo, spy, "wstats-layers:3", step=step, seed=7, n_bootstrap=0)
+    labels = run_split(zoo.metrics, seed=7)
+    test_runs = set(labels.index[labels == "test"])
+    assert spy.fit_runs_ and spy.val_runs_
+    assert not spy.fit_runs_ & test_runs, "test runs reached fit"
+    assert not spy.val_runs_ & test_runs, "test runs reached early stopping"
+    assert not spy.fit_runs_ & spy.val_runs_
+    assert spy.fit_runs_ <= set(labels.index[labels == "train"])
+    assert len(spy.predicted_) == 1 and spy.predicted_[0] <= test_runs  # the test split is touched once
+    assert row["n_test"] == len(spy.predicted_[0]) and row["predictor"] == "Spy"
+
+
+def test_the_test_runs_do_not_depend_on_the_step_or_inputs(zoo):
+    seen = []
+    for step, inputs in (("final", "wstats-glob"), (0, "wstats-layers:3"), (20, "hyper")):
+        spy = Spy()
+        evaluate_predictor(zoo, spy, inputs, step=step, n_bootstrap=0)
+        seen.append(spy.predicted_[0])
+    assert seen[1] == seen[2]  # every run has epochs 0 and 20
+    assert seen[0] <= seen[1] and len(seen[1] - seen[0]) <= 3  # minus runs whose final weights are NaN
+
+
+def test_bad_steps_and_predictors_get_clear_errors(zoo):
+    with pytest.raises(ValueError, match="one checkpoint per run"):
+        evaluate_predictor(zoo, "gbm", "wstats-glob", step="all")
+    with pytest.raises(ValueError, match="epochs"):
+        evaluate_predictor(zoo, "gbm", "wstats-glob", step=5)
+    with pytest.raises(ValueError, match="unknown predictor"):
+        evaluate_predictor(zoo, "svm", "wstats-glob")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "zoolib.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_predict_prints_the_row(zoo):
+    out = run_cli("predict", str(zoo.path), "--predictor", "gbm", "--inputs", "wstats-layers:0,1,2,3",
+                  "--preset", "fast", "--bootstrap", "20", "--json")
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout)
+    assert list(row) == ROW_COLUMNS and row["r2"] > 0.8 and row["dropped_nonfinite"] == 3
+
+
+def test_cli_predict_reports_bad_input(zoo):
+    out = run_cli("predict", str(zoo.path), "--step", "last")
+    assert out.returncode == 2 and "epoch number" in out.stderr
+    out = run_cli("predict", str(zoo.path) + "-missing")
+    assert out.returncode == 2 and "not a directory" in out.stderr

@@ -1,0 +1,84 @@
+"""Each experiment on small zoos whose test accuracy is a known function of the weights."""
+
+import numpy as np
+import pytest
+
+from tests.zoo_fixtures import learnable_zoo
+from zoolib.cnn import Architecture
+from zoolib.evaluation import run_split
+from zoolib.experiments import early_checkpoints, paper_table2, table2, transfer_across, transfer_architectures
+
+FAST = dict(preset="fast", n_bootstrap=0)
+
+
+@pytest.fixture(scope="module")
+def collections(tmp_path_factory):
+    root = tmp_path_factory.mktemp("zoos")
+    return {
+        "MNIST": learnable_zoo(root / "mnist", n_runs=300, steps=(86,), seed=1, dataset="mnist"),
+        "F-MNIST": learnable_zoo(root / "fmnist", n_runs=300, steps=(86,), seed=2, dataset="fashion_mnist"),
+    }
+
+
+def test_paper_table2_holds_the_papers_numbers():
+    paper = paper_table2()
+    assert len(paper) == 14 * 4 * 3
+    one = paper.query("inputs == 'wstats-layers:0,1,2,3' and dataset == 'fashion_mnist' and predictor == 'gbm'")
+    assert one["paper_r2"].item() == 0.993
+
+
+def test_table2_has_one_row_per_collection_predictor_and_inputs(collections):
+    table = table2(collections, predictors=("linear", "gbm"), inputs=("wstats-layers:0,3", "hyper"), **FAST)
+    assert len(table) == 2 * 2 * 2
+    assert set(zip(table["collection"], table["predictor"], table["inputs"])) == {
+        (c, p, i) for c in collections for p in ("linear", "gbm") for i in ("wstats-layers:0,3", "hyper")
+    }
+    stats = table[table["inputs"] == "wstats-layers:0,3"]
+    assert (stats["r2"] > 0.8).all()
+    assert (table[table["inputs"] == "hyper"]["r2"] < 0.2).all()  # no signal in the hyperparameters here
+    assert table.query("collection == 'F-MNIST' and predictor == 'gbm' and inputs == 'hyper'")["paper_r2"].item() == 0.924
+    assert set(table["dataset"]) == {"mnist", "fashion_mnist"}
+
+
+def test_transfer_across_collections(collections):
+    scores, predictions = transfer_across(collections, inputs="wstats-layers:0,1,2,3", **FAST)
+    assert len(scores) == 4 and set(zip(scores["train_on"], scores["test_on"])) == {
+        (i, j) for i in collections for j in collections
+    }
+    assert (scores["seen"] == (scores["train_on"] == scores["test_on"])).all()
+    assert (scores["r2"] > 0.75).all() and (scores["kendall_tau"] > 0.6).all()  # same function in both zoos
+    assert list(predictions.columns) == ["train_on", "test_on", "modeldir", "y_true", "y_pred"]
+    for (train_on, test_on), panel in predictions.groupby(["train_on", "test_on"]):
+        labels = run_split(collections[test_on].metrics)
+        assert set(panel["modeldir"]) <= set(labels.index[labels == "test"])
+        assert len(panel) == scores.query("train_on == @train_on and test_on == @test_on")["n_test"].item()
+
+
+def test_early_checkpoints_predict_the_final_accuracy(tmp_path):
+    zoo = learnable_zoo(tmp_path / "zoo", n_runs=300, steps=(0, 1, 20, 86), stopped_early=5)
+    table = early_checkpoints(zoo, inputs="wstats-layers:0,3", **FAST)
+    assert list(table["epoch"]) == [0, 1, 20, 86]
+    assert (table["r2"] > 0.8).all()  # the fixture's weights show the final accuracy from epoch 0 on
+    n_test = table.set_index("epoch")["n_test"]
+    assert n_test[0] == n_test[1] == n_test[20] and n_test[86] <= n_test[0]  # 5 runs stop after epoch 20
+    labels = run_split(zoo.metrics)
+    assert n_test[0] == (labels == "test").sum()
+    assert early_checkpoints(zoo, inputs="wstats-layers:3", epochs=[1], **FAST)["epoch"].tolist() == [1]
+
+
+def test_transfer_architectures_on_fixed_size_inputs(tmp_path):
+    zoos = {
+        "cnn3": learnable_zoo(tmp_path / "cnn3", n_runs=250, steps=(86,), seed=3),
+        "cnn5": learnable_zoo(tmp_path / "cnn5", n_runs=250, steps=(86,), seed=4,
+                              arch=Architecture(num_layers=5, padding="same")),
+    }
+    scores, predictions = transfer_architectures(zoos, **FAST)
+    assert set(scores["train_on"]) == {"cnn3", "cnn5", "all"}
+    assert len(scores) == 3 * 2 and scores.query("train_on == 'all'")["seen"].all()
+    unseen = scores[~scores["seen"]]
+    assert len(unseen) == 2 and (unseen["r2"] > 0.6).all()
+    assert np.isfinite(predictions["y_pred"]).all()
+    only = transfer_architectures(zoos, train_on={"deep": ["cnn5"]}, **FAST)[0]
+    assert list(only["train_on"]) == ["deep", "deep"]
+    with pytest.raises(ValueError, match="cnn7"):
+        transfer_architectures(zoos, train_on={"x": ["cnn7"]}, **FAST)
