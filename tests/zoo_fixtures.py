@@ -70,3 +70,42 @@ def write_released_style_zoo(path: Path, n_runs: int = 6, seed: int = 0, **kwarg
     written.to_csv(path / "metrics.csv.gz", index=True)
     parameter_layout().to_csv(path / "layout.csv", index=True)
     return weights, metrics
+
+
+def learnable_zoo(path: Path, n_runs: int = 200, steps=(0, 1, 20, 86), seed: int = 0, arch=None,
+                  dataset: str = "mnist", stopped_early: int = 1, nonfinite_runs: int = 0):
+    """A zoo (written with zoolib.zoo.write_zoo) whose test accuracy is a KNOWN function of the weights.
+
+    Each run has two latent numbers a, b ~ N(0, 1); at every checkpoint the head (last) kernel is
+    scaled by exp(0.5 a) and the first bias is shifted by 0.3 b, all other parameters N(0, 0.1^2).
+    Final test accuracy = sigmoid(1.5 a - b) + N(0, 0.01^2), clipped to [0.1, 1]; at epoch s it is
+    0.1 + (final - 0.1) * sqrt(s / last epoch). So weight statistics (head kernel std, first bias mean)
+    of any checkpoint predict the final accuracy. The last `nonfinite_runs` complete runs get NaN
+    weights at their final checkpoint.
+    """
+    from zoolib.cnn import PAPER_ARCHITECTURE
+    from zoolib.zoo import write_zoo
+
+    arch = arch or PAPER_ARCHITECTURE
+    layout = parameter_layout(arch)
+    metrics = released_style_metrics(n_runs, steps=list(steps), stopped_early=stopped_early, seed=seed)
+    metrics["config.dataset"] = dataset
+    rng = np.random.default_rng(seed + 1000)
+    runs, run_index = np.unique(metrics["modeldir"], return_inverse=True)
+    a, b = rng.normal(size=len(runs)), rng.normal(size=len(runs))
+    final = np.clip(1 / (1 + np.exp(-(1.5 * a - b))) + rng.normal(0, 0.01, len(runs)), 0.1, 1.0)
+    progress = np.sqrt(metrics["step"].to_numpy(float) / max(steps))
+    acc = 0.1 + (final[run_index] - 0.1) * progress
+    metrics["test_accuracy"] = acc
+    metrics["test_loss"] = -np.log(acc)
+    metrics["train_accuracy"] = np.minimum(1.0, acc + 0.01)
+    metrics["train_loss"] = -np.log(np.minimum(1.0, acc + 0.01)) + 1e-3
+    weights = rng.normal(0, 0.1, size=(len(metrics), int(layout["end_idx"].iloc[-1]))).astype(np.float32)
+    first_bias, head = layout.iloc[0], layout.iloc[-1]
+    weights[:, first_bias.start_idx : first_bias.end_idx] += 0.3 * b[run_index, None]
+    weights[:, head.start_idx : head.end_idx] *= np.exp(0.5 * a[run_index, None])
+    complete = metrics.groupby("modeldir")["step"].transform("max").to_numpy() == max(steps)
+    last_rows = np.flatnonzero(complete & (metrics["step"].to_numpy() == max(steps)))
+    if nonfinite_runs:
+        weights[last_rows[-nonfinite_runs:], :5] = np.nan
+    return write_zoo(path, weights, metrics, layout)

@@ -42,6 +42,122 @@ def _cmd_zoo_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_zoo_download(args: argparse.Namespace) -> int:
+    from zoolib.release import DownloadError, archive_url, download_zoo
+    from zoolib.zoo import read_zoo
+
+    if args.dest and len(args.datasets) > 1:
+        raise ValueError("--dest names one zoo folder; give a single dataset with it")
+    if args.archive and len(args.datasets) > 1:
+        raise ValueError("--archive is one dataset's archive; give a single dataset with it")
+    for dataset in args.datasets:
+        source = args.archive or archive_url(dataset, args.base_url)
+        print(f"{dataset}: installing the released zoo from {source}", flush=True)
+        try:
+            path = download_zoo(dataset, args.dest, base_url=args.base_url, archive=args.archive, force=args.force)
+        except DownloadError as err:
+            print(f"zoolib: error: {err}", file=sys.stderr)
+            return 1
+        zoo = read_zoo(path)
+        print(
+            f"{dataset}: {path}: {len(zoo)} rows x {zoo.weights.shape[1]} parameters, "
+            f"{zoo.runs.nunique()} runs; checked: files, dtype, layout, published row count"
+        )
+    return 0
+
+
+def _cmd_zoo_verify(args: argparse.Namespace) -> int:
+    from zoolib.verify import failures, load_test_set, verify_zoo
+    from zoolib.zoo import read_zoo
+
+    zoo = read_zoo(args.dir)
+    data, warning = load_test_set(zoo, args.allow_mnist_subset, args.test_images)
+    print(f"zoo:       {zoo.path} ({len(zoo)} rows, {zoo.runs.nunique()} runs)")
+    print(f"test set:  {data.name}, {len(data.y_test)} images, from {data.source}")
+    if warning:
+        print(f"warning:   {warning}")
+    print(f"tolerance: {args.tolerance:g} test image(s) = {args.tolerance / len(data.y_test):.2e} accuracy")
+    report = verify_zoo(zoo, data, n=args.n, seed=args.seed, tolerance_images=args.tolerance)
+    print(report.to_string(index=False, float_format=lambda v: f"{v:.4f}", formatters={"images": "{:+.1f}".format}))
+    bad = failures(report)
+    if bad:
+        print(f"zoolib: error: {len(bad)} of {len(report)} nets disagree with metrics.csv.gz:", file=sys.stderr)
+        print("\n".join(f"  {line}" for line in bad), file=sys.stderr)
+        return 1
+    print(f"OK: all {len(report)} nets reproduce their recorded test accuracy within {args.tolerance:g} test image(s)")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from zoolib.evaluation import evaluate_predictor
+    from zoolib.zoo import read_zoo
+
+    if args.step != "final" and not args.step.isdigit():
+        raise ValueError(f"--step must be 'final' or an epoch number, got {args.step!r}")
+    step = args.step if args.step == "final" else int(args.step)
+    row = evaluate_predictor(
+        read_zoo(args.dir), args.predictor, args.inputs, seed=args.seed, step=step, preset=args.preset,
+        val_fraction=args.val_fraction, test_fraction=args.test_fraction, n_bootstrap=args.bootstrap,
+        n_search=args.search,
+    )
+    if args.json:
+        print(json.dumps(row, default=str))
+    else:
+        width = max(map(len, row))
+        print("\n".join(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}" for k, v in row.items()))
+    return 0
+
+
+def _cmd_features(args: argparse.Namespace) -> int:
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    from zoolib.features import compute_features
+    from zoolib.zoo import read_zoo
+
+    out = Path(args.out)
+    if not out.name.endswith((".csv", ".csv.gz", ".parquet")):
+        raise ValueError(f"--out {out}: expected a .csv, .csv.gz or .parquet file name")
+    if out.name.endswith(".parquet") and importlib.util.find_spec("pyarrow") is None:
+        raise ValueError(f"--out {out}: writing parquet needs pyarrow (pip install pyarrow); or write .csv.gz")
+    zoo = read_zoo(args.dir)
+    if args.step != "all":
+        zoo = zoo.select(args.step)
+    frame = compute_features(zoo, args.inputs, args.categorical, args.chunk_rows, log_scale=args.log_scale)
+    frame.insert(0, "modeldir", zoo.metrics["modeldir"].to_numpy())
+    frame.insert(1, "step", zoo.metrics["step"].to_numpy())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        if out.name.endswith(".parquet"):
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False, compression="gzip" if out.name.endswith(".gz") else None)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"{out}: {len(frame)} rows x {frame.shape[1] - 2} features ({args.inputs}) + modeldir, step")
+    return 0
+
+
+def _cmd_zoo_generate(args: argparse.Namespace) -> int:
+    from zoolib.generate import ensure_profile_zoos, generate_collection
+
+    cluster = dict(scheduler=args.scheduler, workers=args.workers)
+    if args.dataset is None:
+        if args.out or args.nets or args.shard_size:
+            raise ValueError("--out, --nets and --shard-size need --dataset (one collection)")
+        paths = ensure_profile_zoos(args.profile, **cluster)
+    else:
+        paths = {args.dataset: generate_collection(
+            args.profile, args.dataset, nets=args.nets, out=args.out, shard_size=args.shard_size, **cluster
+        )}
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoolib", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -63,6 +179,95 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("dir", help="zoo directory (weights.npy, metrics.csv.gz, layout.csv)")
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(func=_cmd_zoo_info)
+
+    from zoolib.release import BASE_URL, DATASETS as RELEASED_DATASETS
+
+    download = zoo.add_parser(
+        "download", help="download, check and install the released Small CNN Zoo (resumes; or from a local archive)"
+    )
+    download.add_argument(
+        "datasets", nargs="+", metavar="DATASET", choices=RELEASED_DATASETS,
+        help="mnist, fashion_mnist, cifar10 and/or svhn_cropped",
+    )
+    download.add_argument("--dest", help="zoo folder (default: data/zoos/released/DATASET)")
+    download.add_argument(
+        "--base-url", default=BASE_URL,
+        help="where DATASET.tar.xz is fetched from (default: the paper's Google Cloud Storage bucket)",
+    )
+    download.add_argument("--archive", help="install from this local DATASET.tar.xz instead of downloading")
+    download.add_argument("--force", action="store_true", help="reinstall even if a checked zoo is in place")
+    download.set_defaults(func=_cmd_zoo_download)
+
+    verify = zoo.add_parser(
+        "verify", help="re-evaluate sampled nets on the test set and compare with metrics.csv.gz"
+    )
+    verify.add_argument("dir", help="zoo directory")
+    verify.add_argument("--n", type=int, default=20, help="number of nets (checkpoints) to re-evaluate (default 20)")
+    verify.add_argument("--seed", type=int, default=0, help="seed of the sample of runs")
+    verify.add_argument(
+        "--tolerance", type=float, default=1.0, help="allowed difference in test images (default 1)"
+    )
+    verify.add_argument(
+        "--allow-mnist-subset", action="store_true",
+        help="use the 5k MNIST subset when full MNIST is absent (only meaningful for zoos trained on it)",
+    )
+    verify.add_argument(
+        "--test-images", type=int, metavar="N",
+        help="evaluate on the first N test images only (default: all, or what the zoo's generation.json says)",
+    )
+    verify.set_defaults(func=_cmd_zoo_verify)
+
+    generate = zoo.add_parser(
+        "generate", help="train a zoo (or every collection of a profile) on Dask; resumes after a crash"
+    )
+    generate.add_argument(
+        "--dataset", metavar="COLLECTION",
+        help="mnist, fashion_mnist, cifar10, svhn_cropped, or DATASET_archs (architecture variants); "
+        "default: every collection of the profile",
+    )
+    generate.add_argument("--profile", default="mini", choices=("tiny", "mini", "paper"),
+                          help="schedule and size: tiny (seconds), mini (default, ~35 min on 2 cores), paper (30k nets, 86 epochs)")
+    generate.add_argument("--nets", type=int, help="number of nets (per architecture for DATASET_archs)")
+    generate.add_argument("--out", help="zoo folder (default: data/zoos/PROFILE/COLLECTION)")
+    generate.add_argument("--shard-size", type=int, help="nets per Dask task and per resumable shard")
+    generate.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786 "
+                          "(default: a local cluster of single-threaded worker processes)")
+    generate.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    generate.set_defaults(func=_cmd_zoo_generate)
+
+    predict = commands.add_parser(
+        "predict", help="train a predictor of test accuracy on a zoo's train runs, score it on its test runs"
+    )
+    predict.add_argument("dir", help="zoo directory (weights.npy, metrics.csv.gz, layout.csv)")
+    predict.add_argument("--predictor", default="gbm", choices=("linear", "gbm", "dnn"))
+    predict.add_argument("--inputs", default="wstats-layers:0,1,2,3", help="input type, e.g. wstats-layers:0,1,2,3, hyper")
+    predict.add_argument("--step", default="final", help="checkpoint: 'final' or an epoch number (default: final)")
+    predict.add_argument("--seed", type=int, default=0, help="seed of the run split, bootstrap and predictor")
+    predict.add_argument("--preset", default="paper", choices=("paper", "fast"), help="predictor settings")
+    predict.add_argument("--val-fraction", type=float, default=0.1, help="share of runs for validation")
+    predict.add_argument("--test-fraction", type=float, default=0.5, help="share of runs for test")
+    predict.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the CIs (0: none)")
+    predict.add_argument("--search", type=int, default=0, help="random search of N settings around --preset, chosen on val")
+    predict.add_argument("--json", action="store_true", help="print the row as JSON")
+    predict.set_defaults(func=_cmd_predict)
+
+    features = commands.add_parser(
+        "features", help="compute a predictor input (weight statistics, norms, weights, hyper) to a file"
+    )
+    features.add_argument("dir", help="zoo directory (weights.npy, metrics.csv.gz, layout.csv)")
+    features.add_argument(
+        "--inputs", default="wstats-layers:0,1,2,3",
+        help="input type as in the paper's Table 2, e.g. wstats-layers:0,1,2,3, wstats-glob, "
+        "wnorm-layers:0,1,2,3-l2, weights.0, hyper, hyper+weights, wstats-arch",
+    )
+    features.add_argument("--step", default="final", help="checkpoints: 'final', 'all' or an epoch number")
+    features.add_argument("--out", required=True, help="output file: .csv, .csv.gz or .parquet (needs pyarrow)")
+    features.add_argument(
+        "--categorical", default="onehot", choices=("onehot", "category"), help="how w_init, activation, optimizer are coded"
+    )
+    features.add_argument("--log-scale", action="store_true", help="log10 of learning_rate, l2reg, init_std")
+    features.add_argument("--chunk-rows", type=int, default=1024, help="rows per chunk (default 1024)")
+    features.set_defaults(func=_cmd_features)
     return parser
 
 

@@ -1,0 +1,149 @@
+"""zoolib.generate: profiles, shards, the architecture collection, and a real kill -9 / resume."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from zoolib import generate
+from zoolib.cnn import num_parameters
+from zoolib.data import load_dataset
+from zoolib.generate import collection_specs, generate_collection, read_collection, train_fractions
+from zoolib.zoo import read_zoo
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + np.ascontiguousarray(array, np.uint8).tobytes())
+
+
+@pytest.fixture
+def fixture_data(tmp_path, monkeypatch) -> Path:
+    """A small Fashion-MNIST in the real idx format (1100 train, 200 test images), as $ZOOLIB_DATA."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "data" / "datasets" / "fashion_mnist"
+    folder.mkdir(parents=True)
+    for prefix, n in (("train", 1100), ("t10k", 200)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = rng.integers(0, 60, (n, 28, 28)) + labels[:, None, None] * 19  # brightness tells the class
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images.astype(np.uint8))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    monkeypatch.setenv("ZOOLIB_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("ZOOLIB_DATASET_MIRROR", "http://127.0.0.1:9/")
+    return tmp_path / "data"
+
+
+def test_profiles_are_plain_data_with_the_papers_schedule():
+    paper = collection_specs("paper", "cifar10")[""]
+    assert paper.checkpoints == (0, 1, 2, 3, 20, 40, 60, 80, 86) and paper.epochs == 86
+    assert paper.nets == 30000 and paper.epochs_between_checkpoints == 20 and not paper.allow_mnist_subset
+    assert paper.arch.input_size == 32 and num_parameters(paper.arch) == 4970
+    mini = collection_specs("mini", "fashion_mnist", nets=50)[""]
+    assert mini.nets == 50 and mini.checkpoints == (0, 1, 2, 3, 5, 10)
+    archs = collection_specs("mini", "fashion_mnist_archs")
+    assert list(archs) == list(generate.ARCHITECTURES)
+    assert len({num_parameters(s.arch) for s in archs.values()}) == len(archs)  # different widths
+    assert len({s.seed for s in archs.values()}) == len(archs)
+    with pytest.raises(ValueError, match="collection must be"):
+        collection_specs("mini", "imagenet")
+    with pytest.raises(ValueError, match="profile must be"):
+        collection_specs("released", "mnist")
+
+
+def test_train_fractions_keep_at_least_one_batch():
+    assert train_fractions(60000) == (0.1, 0.25, 0.5, 1.0)
+    assert train_fractions(4000) == (0.25, 0.5, 1.0)  # the MNIST 5k subset's training split
+    with pytest.raises(ValueError, match="less than one batch"):
+        train_fractions(500)
+
+
+def test_shard_names_are_prefix_stable_and_follow_the_data(fixture_data):
+    data = load_dataset("fashion_mnist")
+    spec = collection_specs("tiny", "fashion_mnist", nets=10, shard_size=4)[""]
+    bigger = collection_specs("tiny", "fashion_mnist", nets=12, shard_size=4)[""]
+    plan = generate._shard_plan(spec, generate.zoo_configs(spec, len(data.y_train)), data)
+    plan_big = generate._shard_plan(bigger, generate.zoo_configs(bigger, len(data.y_train)), data)
+    assert [(a, b) for a, b, _ in plan] == [(0, 4), (4, 8), (8, 10)]
+    assert plan[:2] == plan_big[:2] and plan[2] != plan_big[2]
+    other = generate._shard_plan(spec, generate.zoo_configs(spec, len(data.y_train)), data.subset(1000))
+    assert not {n for *_, n in plan} & {n for *_, n in other}
+
+
+def test_architecture_collection_one_zoo_per_architecture(fixture_data, monkeypatch):
+    from dask.distributed import Client, LocalCluster
+
+    # two of the variants keep the test fast: one on the fast engine, one on plain Keras
+    monkeypatch.setattr(generate, "ARCHITECTURES", {k: generate.ARCHITECTURES[k] for k in ("cnn_deep", "mlp")})
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None, silence_logs=logging.ERROR
+    ) as cluster, \
+            Client(cluster) as client:
+        out = generate_collection("tiny", "fashion_mnist_archs", nets=1, client=client, progress=False)
+    assert out == fixture_data / "zoos" / "tiny" / "fashion_mnist_archs"
+    index = pd.read_csv(out / generate.INDEX_FILE)
+    assert index["name"].tolist() == list(generate.ARCHITECTURES)
+    zoos = read_collection(out)
+    for row in index.itertuples():
+        zoo = zoos[row.name]
+        assert zoo.weights.shape[1] == row.parameters == num_parameters(generate.ARCHITECTURES[row.name])
+        assert zoo.metrics["config.dnn_architecture"].iloc[0] == generate.ARCHITECTURES[row.name].kind
+        assert zoo.metrics["modeldir"].iloc[0].startswith(f"fashion_mnist/{row.name}/")
+        info = generate.generation_info(out / row.name)
+        assert info["data_source"] == str(fixture_data / "datasets" / "fashion_mnist")
+        assert (info["train_images"], info["test_images"]) == (1100, 200)
+        assert set(zoo.metrics["config.train_fraction"]) <= {0.5, 1.0}  # 0.1 and 0.25 of 1100 < one batch
+
+
+def _generate_command(out: Path, workers: int) -> list[str]:
+    return [
+        sys.executable, "-m", "zoolib.cli", "zoo", "generate", "--profile", "tiny", "--dataset", "fashion_mnist",
+        "--nets", "6", "--shard-size", "2", "--workers", str(workers), "--out", str(out),
+    ]
+
+
+def test_kill_9_then_resume_gives_the_uninterrupted_zoo(fixture_data, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = tmp_path / "resumed"
+    shards = tmp_path / "resumed.shards"
+    proc = subprocess.Popen(
+        _generate_command(out, workers=2), cwd=REPO, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 240
+    try:
+        while not list(shards.glob("shard-*.npz")) and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole job: the command, its scheduler and worker processes
+        proc.wait()
+    done = sorted(p.name for p in shards.glob("shard-*.npz"))
+    assert 1 <= len(done) < 3, f"expected an interrupted run, found shards {done}"
+    assert not out.exists()
+
+    resumed = subprocess.run(_generate_command(out, workers=1), cwd=REPO, env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming, {len(done)} of 3 shards" in resumed.stderr
+    assert not shards.exists()
+
+    fresh = tmp_path / "fresh"
+    plain = subprocess.run(_generate_command(fresh, workers=1), cwd=REPO, env=env, capture_output=True, text=True)
+    assert plain.returncode == 0, plain.stderr[-3000:]
+
+    a, b = read_zoo(out), read_zoo(fresh)
+    assert a.metrics["modeldir"].nunique() == 6
+    np.testing.assert_array_equal(np.asarray(a.weights), np.asarray(b.weights))  # bitwise
+    pd.testing.assert_frame_equal(a.metrics, b.metrics)
+    assert (a.metrics["step"].isin([0, 1, 2])).all()
