@@ -42,6 +42,7 @@ if not variants:
                      "`<dataset>_archs` collection with `zoolib.generate.generate_collection`."))
 
 # %%
+from zoolib.evaluation import run_split
 from zoolib.experiments import transfer_architectures
 from zoolib.features import feature_names
 
@@ -74,6 +75,14 @@ for name, variant in variants.items():
                                                  preset=settings["preset"], n_bootstrap=settings["n_bootstrap"])
     display(plots.metric_matrix(scores, "kendall_tau", label="test Kendall τ",
                                 title=f"GBM on wstats-arch: trained on a row, tested on a column\n{variant.label()}"))
+    undefined = sorted(set(scores.loc[scores["kendall_tau"].isna(), "train_on"]))
+    if undefined:
+        train_nets = {a: int((run_split(z.metrics) == "train").sum()) for a, z in zoos.items()}
+        display(Markdown(
+            "**n/a** marks a τ that is undefined because the predictor's test predictions are all equal. "
+            f"That is what the GBM does when trained on {', '.join(f'{a} ({train_nets[a]} training nets)' for a in undefined if a in train_nets) or ', '.join(undefined)}: "
+            "LightGBM makes no split with fewer than 20 nets per leaf (`min_child_samples`), so it predicts their mean. "
+            "A profile with more nets per architecture fills these rows."))
     scores["Kendall τ [95 % CI]"] = [f"{t:.3f} [{lo:.2f}, {hi:.2f}]" for t, lo, hi in scores[["kendall_tau", "tau_ci_low", "tau_ci_high"]].itertuples(index=False)]
     display(scores[["train_on", "test_on", "seen", "n_test", "Kendall τ [95 % CI]", "tau_ceiling", "r2"]].round(3))
 
