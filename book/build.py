@@ -6,8 +6,11 @@
 3. keeps the execution cache per profile AND per state of the zoos and of zoolib's source (a
    fingerprint), so a second build reuses every executed page, while a regenerated zoo or changed
    code re-runs them; pages are always re-read (--all), so a page that failed before fails again.
-Any cell error makes the build exit non-zero (-W turns myst-nb's execution warning into an error;
---keep-going runs every page first, so the log shows all failures). HTML: <output>/_build/html.
+A profile with no zoo of the paper's CNN on disk (e.g. `released` before `make download`) is refused
+with the list of what is missing and how to get it; a profile with some collections builds, and
+its pages say which are missing. Any cell error makes the build exit non-zero (-W turns myst-nb's
+execution warning into an error; --keep-going runs every page first, so the log shows all
+failures). HTML: <output>/_build/html.
 """
 
 from __future__ import annotations
@@ -70,6 +73,15 @@ def build(profile: str, output: Path, generate: bool = True) -> int:
         print(f"zoos of profile {profile!r} (generated when missing, reused when complete):", flush=True)
         for name, path in ensure_profile_zoos(profile).items():
             print(f"  {name}: {path}", flush=True)
+    from zoolib import book_zoos
+
+    collections, missing = book_zoos.open_collections(profile)
+    if not book_zoos.main_collections(collections):
+        print(f"book: profile {profile!r} has no zoo of the paper's CNN under {data_dir() / 'zoos' / profile}, "
+              "so its pages would have nothing to show. Missing:", file=sys.stderr)
+        for name, why in missing.items():
+            print(f"  {name}: {why}", file=sys.stderr)
+        return 2
     key = fingerprint(profile, data_dir() / "zoos")
     config = write_config(output, profile, key)
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", "-W", "--keep-going", "--all",

@@ -119,6 +119,15 @@ def test_nfn_page_computes_the_benchmark_when_the_released_zoo_is_there(released
     assert "StatNN (published)" in result.stdout
 
 
+def test_a_profile_without_zoos_is_refused_with_what_to_run(tmp_path):
+    result = subprocess.run([sys.executable, str(BOOK / "build.py"), "--profile", "released", "--output", str(tmp_path)],
+                            capture_output=True, text=True, env={**os.environ, "ZOOLIB_DATA": str(tmp_path / "empty")})
+    assert result.returncode == 2
+    assert "has no zoo of the paper's CNN" in result.stderr
+    assert "make download DATASET=cifar10" in result.stderr
+    assert not (tmp_path / "_build" / "html").exists()
+
+
 @pytest.fixture()
 def broken_book(tmp_path) -> Path:
     """A copy of the book's build set-up with one page whose cell raises."""
