@@ -130,9 +130,10 @@ def test_a_profile_without_zoos_is_refused_with_what_to_run(tmp_path):
 
 @pytest.fixture()
 def broken_book(tmp_path) -> Path:
-    """A copy of the book's build set-up with one page whose cell raises."""
+    """A copy of the book's build set-up with one page whose cell raises (and a small zoo to build on)."""
     book = tmp_path / "book"
     book.mkdir()
+    learnable_zoo(tmp_path / "data" / "zoos" / "tiny" / "fashion_mnist", n_runs=20, steps=(0, 2), dataset="fashion_mnist")
     for name in ("build.py", "_config.yml"):
         shutil.copy(BOOK / name, book / name)
     shutil.copytree(BOOK / "_static", book / "_static")
