@@ -64,7 +64,7 @@ def test_bias_range_scatter_is_log_log_and_counts_points_it_cannot_show():
     ax = fig.axes[0]
     assert ax.get_xscale() == ax.get_yscale() == "log"
     assert len(ax.collections[0].get_offsets()) == 2
-    assert "2 with a range <= 0 not shown" in ax.get_legend().get_texts()[0].get_text()
+    assert "2 non-positive or non-finite not shown" in ax.get_legend().get_texts()[0].get_text()
     assert ax.get_xlabel() == "first-layer bias range" and ax.get_title() == "CIFAR"
     assert fig.axes[1].get_ylabel() == "test accuracy"  # the colour bar
 

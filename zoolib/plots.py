@@ -125,7 +125,7 @@ def bias_range_scatter(frame: pd.DataFrame, x: str, y: str, color: str = "test_a
     fig = Figure(figsize=(6.4, 5.2), layout="constrained")
     ax = fig.subplots()
     points = ax.scatter(shown[x], shown[y], c=shown[color], cmap="viridis", vmin=0, vmax=1, s=10,
-                        label=f"{len(shown)} nets" + (f" ({int((~ok).sum())} with a range <= 0 not shown)" if (~ok).any() else ""))
+                        label=f"{len(shown)} nets" + (f" ({int((~ok).sum())} non-positive or non-finite not shown)" if (~ok).any() else ""))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(xlabel or x)

@@ -102,8 +102,9 @@ def fetch(url: str, part: Path, retries: int = 3, timeout: float = 60.0) -> Path
         if total is None or size == total:
             return part
         problem = f"cut short at {size} of {total} bytes"
+    received = part.stat().st_size if part.exists() else 0
     raise DownloadError(
-        f"{url}: download {problem} after {retries + 1} attempts; the {part.stat().st_size} bytes received "
+        f"{url}: download {problem} after {retries + 1} attempts; the {received} bytes received "
         f"are kept in {part}: run the same command again to resume"
     )
 

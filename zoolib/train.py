@@ -29,7 +29,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from zoolib.cnn import Architecture, build_model, get_flat_parameters, num_parameters, parameter_layout
-from zoolib.zoo import CONFIG_COLUMNS, RESULT_COLUMNS
+from zoolib.zoo import CONFIG_COLUMNS, RESULT_COLUMNS, parse_shape
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 BATCH_SIZE = 512
@@ -251,7 +251,7 @@ class _CnnStack:
         self.shapes, self.offsets = [], [0]
         net_of, column_of, is_kernel = [], [], []
         for row in layout.itertuples():
-            shape = tuple(int(s) for s in row.shape.strip("()").split(",") if s.strip())
+            shape = parse_shape(row.shape)
             size = row.end_idx - row.start_idx
             nets = np.broadcast_to(np.arange(k).reshape((k,) + (1,) * len(shape)), (k,) + shape)
             columns = np.broadcast_to(row.start_idx + np.arange(size).reshape(shape), (k,) + shape)

@@ -15,9 +15,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from zoolib.cnn import Architecture, KINDS, build_model, parameter_layout, set_flat_parameters
+from zoolib.data import IMAGE_SIZE
 from zoolib.zoo import Zoo, ZooFormatError, parse_shape
-
-INPUT_SIZES = {"mnist": 28, "fashion_mnist": 28, "cifar10": 32, "svhn_cropped": 32}
 
 
 def zoo_dataset(zoo: Zoo) -> str:
@@ -25,8 +24,8 @@ def zoo_dataset(zoo: Zoo) -> str:
     if "config.dataset" not in zoo.metrics:
         raise ZooFormatError(f"{zoo.path}: metrics have no config.dataset column; cannot tell which test set to use")
     names = sorted(zoo.metrics["config.dataset"].astype(str).unique())
-    if len(names) != 1 or names[0] not in INPUT_SIZES:
-        raise ZooFormatError(f"{zoo.path}: config.dataset holds {names}; expected one of {sorted(INPUT_SIZES)}")
+    if len(names) != 1 or names[0] not in IMAGE_SIZE:
+        raise ZooFormatError(f"{zoo.path}: config.dataset holds {names}; expected one of {sorted(IMAGE_SIZE)}")
     return names[0]
 
 
@@ -82,7 +81,10 @@ def load_test_set(zoo: Zoo, allow_mnist_subset: bool = False, test_images: int |
     if test_images is not None:
         data = data.subset(n_test=test_images)
     warning = None
-    if "data_source" in info and not str(data.source).startswith(str(info["data_source"])):
+    def origin(source) -> str:  # "<files>, first N/M images" -> "<files>": subsets of one source agree
+        return str(source).split(", first ")[0]
+
+    if "data_source" in info and origin(data.source) != origin(info["data_source"]):
         warning = f"the zoo was generated on {info['data_source']!r}, the test set here comes from {data.source!r}"
     return data, warning
 
@@ -123,7 +125,7 @@ def verify_zoo(zoo: Zoo, data, n: int = 20, seed: int = 0, tolerance_images: flo
     dataset = zoo_dataset(zoo)
     if data.name != dataset:
         raise ValueError(f"the zoo holds {dataset} nets but the test set given is {data.name}")
-    arch = zoo_architecture(zoo, INPUT_SIZES[dataset])
+    arch = zoo_architecture(zoo, IMAGE_SIZE[dataset])
     if tuple(data.x_test.shape[1:]) != arch.input_shape:
         raise ValueError(f"test images have shape {data.x_test.shape[1:]}, the zoo's nets take {arch.input_shape}")
     x, y = np.asarray(data.x_test, np.float32), np.asarray(data.y_test)

@@ -235,6 +235,8 @@ def validate(zoo: Zoo) -> None:
     starts = zoo.layout["start_idx"].to_numpy()
     ends = zoo.layout["end_idx"].to_numpy()
     columns = zoo.weights.shape[1]
+    if len(starts) == 0:
+        raise ZooFormatError(f"{where}/{LAYOUT_FILE}: no tensors listed; expected rows covering columns [0, {columns})")
     if starts[0] != 0 or ends[-1] != columns or (starts[1:] != ends[:-1]).any():
         raise ZooFormatError(
             f"{where}/{LAYOUT_FILE}: tensors must cover columns [0, {columns}) of {WEIGHTS_FILE} "
