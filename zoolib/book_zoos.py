@@ -9,7 +9,6 @@ names but the disk lacks comes back in `missing`, with what to run to get it, so
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,14 +106,15 @@ class Collection:
 def _source(path: Path, profile_name: str) -> str:
     if profile_name == "released":
         return "released Small CNN Zoo (arXiv 2002.11448)"
-    file = path / "generation.json"
-    if not file.is_file():
-        index = path / "architectures.csv"
+    from zoolib.generate import GENERATION_FILE, INDEX_FILE, generation_info
+
+    if not (path / GENERATION_FILE).is_file():
+        index = path / INDEX_FILE
         if index.is_file():
             first = pd.read_csv(index)["path"].iloc[0]
             return _source(path / str(first), profile_name)
-        return "generated (no generation.json)"
-    return str(json.loads(file.read_text()).get("data_source", "generated"))
+        return f"generated (no {GENERATION_FILE})"
+    return str(generation_info(path).get("data_source", "generated"))
 
 
 def open_collection(profile_name: str, name: str) -> Collection:

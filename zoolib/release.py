@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from zoolib.cnn import parameter_layout
 from zoolib.paths import zoo_dir
-from zoolib.zoo import LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE, ZooFormatError, parse_shape, read_zoo
+from zoolib.zoo import LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE, ZooFormatError, layout_table, read_zoo
 
 BASE_URL = "https://storage.googleapis.com/gresearch/smallcnnzoo-dataset"
 RELEASED_ROWS = {"mnist": 269_973, "fashion_mnist": 270_000, "cifar10": 270_000, "svhn_cropped": 269_892}
@@ -164,9 +164,8 @@ def check_release(path: str | Path, dataset: str, expected_rows: int | None | st
     columns = int(expected_layout["end_idx"].iloc[-1])
     if zoo.weights.shape[1] != columns:
         raise DownloadError(f"{path}/{WEIGHTS_FILE}: {zoo.weights.shape[1]} columns, the paper's CNN has {columns}")
-    got = zoo.layout[["varname", "start_idx", "end_idx"]].assign(shape=zoo.layout["shape"].map(parse_shape))
-    want = expected_layout[["varname", "start_idx", "end_idx"]].assign(shape=expected_layout["shape"].map(parse_shape))
-    if not got.reset_index(drop=True).equals(want):
+    got, want = layout_table(zoo.layout), layout_table(expected_layout)
+    if not got.equals(want):
         raise DownloadError(
             f"{path}/{LAYOUT_FILE}: layout differs from the paper's (zoolib layout prints it):\n"
             f"got\n{got.to_string(index=False)}\nexpected\n{want.to_string(index=False)}"

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from zoolib.cnn import Architecture, KINDS, build_model, parameter_layout, set_flat_parameters
 from zoolib.data import IMAGE_SIZE
-from zoolib.zoo import Zoo, ZooFormatError, parse_shape
+from zoolib.zoo import Zoo, ZooFormatError, layout_table
 
 
 def zoo_dataset(zoo: Zoo) -> str:
@@ -52,11 +52,7 @@ def zoo_architecture(zoo: Zoo, input_size: int) -> Architecture:
         input_size=input_size,
     )
 
-    def table(layout: pd.DataFrame) -> pd.DataFrame:
-        cols = layout[["varname", "start_idx", "end_idx"]].reset_index(drop=True)
-        return cols.assign(shape=layout["shape"].map(parse_shape).to_numpy())
-
-    if not table(zoo.layout).equals(table(parameter_layout(arch))):
+    if not layout_table(zoo.layout).equals(layout_table(parameter_layout(arch))):
         raise ZooFormatError(
             f"{zoo.path}: layout.csv does not match the layout of {arch.to_string()} "
             f"(see `zoolib layout --arch {arch.to_string()}`); cannot rebuild these nets"
@@ -69,21 +65,21 @@ def load_test_set(zoo: Zoo, allow_mnist_subset: bool = False, test_images: int |
     cut to the first `test_images` images. For a zoo made by `zoolib zoo generate`, its generation.json
     supplies both settings unless given; a data source differing from the recorded one is a warning
     printed by the caller (returned as the second value, else None)."""
-    import json
-
     from zoolib.data import load_dataset
+    from zoolib.generate import GENERATION_FILE, generation_info
 
-    made = zoo.path / "generation.json" if zoo.path is not None else None
-    info = json.loads(made.read_text()) if made is not None and made.is_file() else {}
+    made = zoo.path is not None and (zoo.path / GENERATION_FILE).is_file()
+    info = generation_info(zoo.path) if made else {}
     spec = info.get("spec", {})
     data = load_dataset(zoo_dataset(zoo), allow_mnist_subset=allow_mnist_subset or bool(spec.get("allow_mnist_subset")))
     test_images = test_images if test_images is not None else spec.get("test_images")
     if test_images is not None:
         data = data.subset(n_test=test_images)
-    warning = None
+
     def origin(source) -> str:  # "<files>, first N/M images" -> "<files>": subsets of one source agree
         return str(source).split(", first ")[0]
 
+    warning = None
     if "data_source" in info and origin(data.source) != origin(info["data_source"]):
         warning = f"the zoo was generated on {info['data_source']!r}, the test set here comes from {data.source!r}"
     return data, warning

@@ -103,6 +103,12 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in inner.split(",") if p.strip())
 
 
+def layout_table(layout: pd.DataFrame) -> pd.DataFrame:
+    """varname, start_idx, end_idx and shape as a tuple, index 0..n-1: two layouts are the same if these are equal."""
+    table = layout[["varname", "start_idx", "end_idx"]].reset_index(drop=True)
+    return table.assign(shape=layout["shape"].map(parse_shape).to_numpy())
+
+
 def select_rows(metrics: pd.DataFrame, step: str | int = "final") -> np.ndarray:
     """Row positions of the chosen checkpoints: 'final', 'all', or an epoch number."""
     if step == "all":
