@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator
 
 from zoolib.features import compute_features
 from zoolib.predictors import GBMRegressor, RandomSearch, make_predictor
-from zoolib.zoo import Zoo, finite_rows, select_rows, split_runs
+from zoolib.zoo import Zoo, datasets_of, finite_rows, select_rows, split_runs
 
 
 def r2(y_true, y_pred) -> float:
@@ -166,7 +166,7 @@ def dataset_name(zoo: Zoo) -> str:
     """The zoo's config.dataset value(s), joined by '+', or 'unknown' without that column."""
     if "config.dataset" not in zoo.metrics:
         return "unknown"
-    return "+".join(sorted(zoo.metrics["config.dataset"].astype(str).unique()))
+    return "+".join(datasets_of(zoo.metrics))
 
 
 def evaluate_predictor(

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from zoolib.cnn import parameter_layout
 from zoolib.paths import zoo_dir
-from zoolib.zoo import LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE, ZooFormatError, layout_table, read_zoo
+from zoolib.zoo import LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE, ZooFormatError, datasets_of, layout_table, read_zoo
 
 BASE_URL = "https://storage.googleapis.com/gresearch/smallcnnzoo-dataset"
 RELEASED_ROWS = {"mnist": 269_973, "fashion_mnist": 270_000, "cifar10": 270_000, "svhn_cropped": 269_892}
@@ -171,7 +171,7 @@ def check_release(path: str | Path, dataset: str, expected_rows: int | None | st
             f"got\n{got.to_string(index=False)}\nexpected\n{want.to_string(index=False)}"
         )
     if "config.dataset" in zoo.metrics:
-        names = sorted(zoo.metrics["config.dataset"].astype(str).unique())
+        names = datasets_of(zoo.metrics)
         if names != [dataset]:
             raise DownloadError(f"{path}/{METRICS_FILE}: config.dataset is {names}, expected [{dataset!r}]")
     expected = RELEASED_ROWS[dataset] if expected_rows == "published" else expected_rows

@@ -16,14 +16,14 @@ from tqdm.auto import tqdm
 
 from zoolib.cnn import Architecture, KINDS, build_model, parameter_layout, set_flat_parameters
 from zoolib.data import IMAGE_SIZE
-from zoolib.zoo import Zoo, ZooFormatError, layout_table
+from zoolib.zoo import Zoo, ZooFormatError, datasets_of, layout_table
 
 
 def zoo_dataset(zoo: Zoo) -> str:
     """The one dataset named in the zoo's config.dataset column."""
     if "config.dataset" not in zoo.metrics:
         raise ZooFormatError(f"{zoo.path}: metrics have no config.dataset column; cannot tell which test set to use")
-    names = sorted(zoo.metrics["config.dataset"].astype(str).unique())
+    names = datasets_of(zoo.metrics)
     if len(names) != 1 or names[0] not in IMAGE_SIZE:
         raise ZooFormatError(f"{zoo.path}: config.dataset holds {names}; expected one of {sorted(IMAGE_SIZE)}")
     return names[0]

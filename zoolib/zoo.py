@@ -287,12 +287,17 @@ def write_zoo(path: str | os.PathLike, weights: np.ndarray, metrics: pd.DataFram
     return read_zoo(path)
 
 
+def datasets_of(metrics: pd.DataFrame) -> list[str]:
+    """The sorted distinct config.dataset values of metrics rows ([] without that column)."""
+    return sorted(metrics["config.dataset"].astype(str).unique()) if "config.dataset" in metrics else []
+
+
 def describe(zoo: Zoo) -> dict[str, object]:
     """Summary for `zoolib zoo info`: rows, runs, steps, datasets, final accuracy, non-finite rows."""
     metrics = zoo.metrics
     final = metrics.iloc[select_rows(metrics, "final")]
     per_run = metrics.groupby("modeldir", sort=False)["step"].count()
-    datasets = sorted(metrics["config.dataset"].astype(str).unique()) if "config.dataset" in metrics else []
+    datasets = datasets_of(metrics)
     acc = final["test_accuracy"].describe(percentiles=[0.25, 0.5, 0.75])
     return {
         "path": str(zoo.path),
