@@ -29,7 +29,7 @@ import pandas as pd
 
 from zoolib.cnn import parameter_layout
 from zoolib.features import compute_features
-from zoolib.paths import data_dir
+from zoolib.files import data_dir
 from zoolib.zoo import CONFIG_COLUMNS, read_zoo
 
 INPUTS = "wstats-layers:0,1,2,3"

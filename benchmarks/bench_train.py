@@ -37,7 +37,7 @@ DROPOUT = 0.3
 def load_data():
     """Fashion-MNIST if this machine has its files (no download), else random images of the same shape."""
     from zoolib.data import load_dataset
-    from zoolib.paths import datasets_dir
+    from zoolib.files import datasets_dir
 
     if any(os.path.isdir(d) for d in ("/usr/share/datasets/fashion-mnist", datasets_dir() / "fashion_mnist")):
         return load_dataset("fashion_mnist"), "Fashion-MNIST"

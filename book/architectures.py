@@ -29,10 +29,10 @@
 import pandas as pd
 from IPython.display import Markdown, display
 
-from zoolib import book_zoos, plots
+from zoolib import book_zoos, plots, profiles
 
-profile = book_zoos.profile()
-settings = book_zoos.run_settings(profile)
+profile = profiles.current_profile()
+settings = profiles.settings(profile)
 collections, missing = book_zoos.open_collections(profile)
 variants = {n: c for n, c in collections.items() if n.endswith("_archs")}
 display(Markdown(book_zoos.missing_note(missing, [n for n in missing if n.endswith("_archs")]) or "Every collection this page uses is present in this build."))

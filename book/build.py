@@ -65,7 +65,7 @@ def build(profile: str, output: Path, generate: bool = True) -> int:
     """Build the book; returns jupyter-book's exit code (0: every page ran without error)."""
     os.environ["ZOOLIB_PROFILE"] = profile
     os.environ["ZOOLIB_DATA"] = str(Path(os.environ.get("ZOOLIB_DATA", REPO / "data")).expanduser().resolve())
-    from zoolib.paths import data_dir
+    from zoolib.files import data_dir
 
     if generate and profile in ("tiny", "mini"):
         from zoolib.generate import ensure_profile_zoos

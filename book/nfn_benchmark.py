@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from zoolib import book_zoos, nfn
-from zoolib.evaluation import fit_and_score, make_estimator, zoo_features
+from zoolib import book_zoos, nfn, profiles
+from zoolib.evaluation import fit_and_score, zoo_features
+from zoolib.predictors import make_predictor
 
 display(Markdown("Published test Kendall τ-b (NG-T from a secondary source); **these are the published "
                  "numbers, not computed here**:"))
@@ -64,7 +65,7 @@ def nfn_scores(zoo, dataset: str, settings: dict) -> list[dict]:
     for name, predictor in (("StatNN (ours)", "dnn"), ("GBM (ours)", "gbm")):
         categorical = "category" if predictor == "gbm" else "onehot"
         X = zoo_features(final, "wstats-layers:0,1,2,3", categorical)
-        _, estimator = make_estimator(predictor, dataset, settings["preset"], seed=0)
+        estimator = make_predictor(predictor, dataset, settings["preset"], seed=0)
         row, _ = fit_and_score(estimator, X, final.metrics["test_accuracy"].to_numpy(float), labels[rows],
                                n_bootstrap=settings["n_bootstrap"])
         out.append({"dataset": dataset, "method": name, "split sizes": sizes["message"], **row})
@@ -75,7 +76,7 @@ if benchmark:
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # no retracing notices from the DNN predictor in the page
-    settings = book_zoos.run_settings("released")
+    settings = profiles.settings("released")
     results = pd.DataFrame([r for c in benchmark.values() for r in nfn_scores(c.zoo, c.dataset, settings)])
     ours = results.pivot(index="method", columns="dataset", values="kendall_tau")
     display(pd.concat([nfn.PUBLISHED_TAU.rename(index=lambda m: f"{m} (published)"), ours]).round(3))

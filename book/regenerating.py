@@ -35,10 +35,10 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown, display
 
-from zoolib import book_zoos, plots
+from zoolib import book_zoos, plots, profiles
 from zoolib.generate import generation_info
 
-profile = book_zoos.profile()
+profile = profiles.current_profile()
 collections, missing = book_zoos.open_collections(profile)
 
 # %% [markdown]

@@ -30,13 +30,13 @@ import pandas as pd
 import tensorflow as tf
 from IPython.display import Markdown, display
 
-from zoolib import book_zoos, experiments, plots
+from zoolib import book_zoos, experiments, plots, profiles
 from zoolib.features import INPUTS
 
 tf.get_logger().setLevel("ERROR")  # no retracing notices from the DNN predictor in the page
 
-profile = book_zoos.profile()
-settings = book_zoos.run_settings(profile)
+profile = profiles.current_profile()
+settings = profiles.settings(profile)
 collections, missing = book_zoos.open_collections(profile)
 main = book_zoos.main_collections(collections)
 zoos = {name: c.zoo for name, c in main.items()}

@@ -24,11 +24,11 @@ import os
 import pandas as pd
 from IPython.display import Markdown, display
 
-from zoolib import book_zoos
+from zoolib import book_zoos, profiles
 
-profile = book_zoos.profile()
+profile = profiles.current_profile()
 collections, missing = book_zoos.open_collections(profile)
-settings = book_zoos.run_settings(profile)
+settings = profiles.settings(profile)
 display(Markdown(
     f"Profile **`{profile}`**, zoos under `{os.environ.get('ZOOLIB_DATA', 'data')}/zoos/{profile}/`: "
     f"{len(collections)} of {len(collections) + len(missing)} collections present."

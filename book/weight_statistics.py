@@ -24,11 +24,12 @@
 import pandas as pd
 from IPython.display import Markdown, display
 
-from zoolib import book_zoos, plots
-from zoolib.evaluation import checkpoint_rows, fit_on_split, make_estimator, run_split, zoo_features
+from zoolib import book_zoos, plots, profiles
+from zoolib.evaluation import checkpoint_rows, fit_on_split, run_split, zoo_features
+from zoolib.predictors import make_predictor
 
-profile = book_zoos.profile()
-settings = book_zoos.run_settings(profile)
+profile = profiles.current_profile()
+settings = profiles.settings(profile)
 collections, missing = book_zoos.open_collections(profile)
 main = book_zoos.main_collections(collections)
 if "cifar10" not in main:
@@ -78,7 +79,7 @@ for name, collection in main.items():
     final, _ = checkpoint_rows(collection.zoo, "final")
     X = zoo_features(final, "wstats-layers:0,1,2,3", "category")
     labels = run_split(collection.zoo.metrics).loc[X.index].to_numpy()
-    _, gbm = make_estimator("gbm", collection.dataset, settings["preset"], seed=0)
+    gbm = make_predictor("gbm", collection.dataset, settings["preset"], seed=0)
     fit_on_split(gbm, X, final.metrics["test_accuracy"].to_numpy(float), labels)
     gain = pd.Series(gbm.model_.booster_.feature_importance("gain"), index=X.columns)
     if gain.sum() > 0:

@@ -27,7 +27,7 @@
 import pandas as pd
 from IPython.display import Markdown, display
 
-from zoolib import book_zoos, hparams, plots
+from zoolib import book_zoos, hparams, plots, profiles
 from zoolib.zoo import select_rows
 
 pd.set_option("display.max_colwidth", None)
@@ -42,7 +42,7 @@ hparams.space_table().set_index("hyperparameter")
 # `generation.json`).
 
 # %%
-profile = book_zoos.profile()
+profile = profiles.current_profile()
 collections, missing = book_zoos.open_collections(profile)
 main = book_zoos.main_collections(collections)
 display(Markdown(book_zoos.missing_note(missing) or "All collections of this profile are present."))

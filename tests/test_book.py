@@ -22,7 +22,7 @@ sys.path.insert(0, str(BOOK))
 
 import screenshots  # noqa: E402  (book/screenshots.py)
 from tests.zoo_fixtures import learnable_zoo  # noqa: E402
-from zoolib import book_zoos  # noqa: E402
+from zoolib import book_zoos, profiles  # noqa: E402
 
 PAGES = screenshots.pages()
 FIGURE_PAGES = ["zoo", "table2", "weight_statistics", "transfer_across", "early_checkpoints", "architectures"]
@@ -108,7 +108,7 @@ def test_book_zoos_reports_present_and_missing_collections(released_data, monkey
     assert "MNIST" in book_zoos.paper_datasets_note(collections)
     monkeypatch.setenv("ZOOLIB_PROFILE", "huge")
     with pytest.raises(ValueError, match="ZOOLIB_PROFILE"):
-        book_zoos.profile()
+        profiles.current_profile()
 
 
 def test_nfn_page_computes_the_benchmark_when_the_released_zoo_is_there(released_data):

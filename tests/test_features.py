@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from tests.zoo_fixtures import released_style_metrics
 from zoolib.cnn import Architecture, parameter_layout
 from zoolib.features import INPUTS, WeightFeatures, compute_features
-from zoolib.zoo import Zoo, write_zoo
+from zoolib.zoo import Zoo, select_rows, write_zoo
 
 STATS = ["p0", "p25", "p50", "p75", "p100", "std", "mean"]
 PAPER_SPANS = [(0, 16), (16, 160), (160, 176), (176, 2480), (2480, 2496), (2496, 4800), (4800, 4810), (4810, 4970)]
@@ -203,7 +203,7 @@ def test_cli_writes_features_csv(zoo, tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     written = pd.read_csv(out)
-    final = zoo.select("final")
+    final = zoo.take(select_rows(zoo.metrics, "final"))
     assert list(written.columns) == ["modeldir", "step"] + list(compute_features(zoo, "wstats-layers:0,3").columns)
     assert len(written) == len(final) and (written["modeldir"] == final.metrics["modeldir"]).all()
     np.testing.assert_allclose(written.iloc[:, 2:].to_numpy(), compute_features(final, "wstats-layers:0,3").to_numpy())

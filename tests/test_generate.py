@@ -18,7 +18,9 @@ import pytest
 from zoolib import generate
 from zoolib.cnn import num_parameters
 from zoolib.data import load_dataset
-from zoolib.generate import collection_specs, generate_collection, read_collection, train_fractions
+from zoolib.generate import collection_specs, generate_collection, train_fractions
+from zoolib.zoo import INDEX_FILE, generation_info, read_collection
+from zoolib.verify import failures, load_test_set, verify_zoo
 from zoolib.zoo import read_zoo
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,7 +61,7 @@ def test_profiles_are_plain_data_with_the_papers_schedule():
     assert len({s.seed for s in archs.values()}) == len(archs)
     with pytest.raises(ValueError, match="collection must be"):
         collection_specs("mini", "imagenet")
-    with pytest.raises(ValueError, match="profile must be"):
+    with pytest.raises(ValueError, match="not a profile that zoolib generates"):
         collection_specs("released", "mnist")
 
 
@@ -82,7 +84,7 @@ def test_shard_names_are_prefix_stable_and_follow_the_data(fixture_data):
     assert not {n for *_, n in plan} & {n for *_, n in other}
 
 
-def test_architecture_collection_one_zoo_per_architecture(fixture_data, monkeypatch):
+def test_architecture_collection_one_zoo_per_architecture_that_verifies(fixture_data, monkeypatch):
     from dask.distributed import Client, LocalCluster
 
     # two of the variants keep the test fast: one on the fast engine, one on plain Keras
@@ -93,7 +95,7 @@ def test_architecture_collection_one_zoo_per_architecture(fixture_data, monkeypa
             Client(cluster) as client:
         out = generate_collection("tiny", "fashion_mnist_archs", nets=1, client=client, progress=False)
     assert out == fixture_data / "zoos" / "tiny" / "fashion_mnist_archs"
-    index = pd.read_csv(out / generate.INDEX_FILE)
+    index = pd.read_csv(out / INDEX_FILE)
     assert index["name"].tolist() == list(generate.ARCHITECTURES)
     zoos = read_collection(out)
     for row in index.itertuples():
@@ -101,10 +103,13 @@ def test_architecture_collection_one_zoo_per_architecture(fixture_data, monkeypa
         assert zoo.weights.shape[1] == row.parameters == num_parameters(generate.ARCHITECTURES[row.name])
         assert zoo.metrics["config.dnn_architecture"].iloc[0] == generate.ARCHITECTURES[row.name].kind
         assert zoo.metrics["modeldir"].iloc[0].startswith(f"fashion_mnist/{row.name}/")
-        info = generate.generation_info(out / row.name)
+        info = generation_info(out / row.name)
         assert info["data_source"] == str(fixture_data / "datasets" / "fashion_mnist")
         assert (info["train_images"], info["test_images"]) == (1100, 200)
         assert set(zoo.metrics["config.train_fraction"]) <= {0.5, 1.0}  # 0.1 and 0.25 of 1100 < one batch
+        data, warning = load_test_set(zoo)  # end to end: the generated nets rebuild and re-evaluate exactly
+        report = verify_zoo(zoo, data, n=2)
+        assert warning is None and len(report) == 2 and not failures(report), report
 
 
 def _generate_command(out: Path, workers: int) -> list[str]:

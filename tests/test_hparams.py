@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from zoolib.cnn import Architecture
+import pytest
+
 from zoolib.hparams import SPACE, sample_configs, space_table
 from zoolib.zoo import CONFIG_COLUMNS
 
@@ -13,7 +15,7 @@ def test_configs_have_the_released_columns_and_stay_in_the_space():
     configs = sample_configs(400, "cifar10", seed=3, epochs=86)
     assert list(configs.columns) == CONFIG_COLUMNS + ["modeldir"]
     assert configs["modeldir"].is_unique
-    assert configs["config.random_seed"].is_unique
+    assert (configs["config.random_seed"] == 3).all()  # the default seed policy is the paper's: shared
     assert (configs["config.dataset"] == "cifar10").all()
     assert (configs["config.epochs"] == 86).all() and (configs["config.epochs_between_checkpoints"] == 20).all()
     assert (configs["config.dnn_architecture"] == "cnn").all()
@@ -38,6 +40,17 @@ def test_sampling_is_a_pure_function_of_seed_and_prefix_stable():
     other_dataset = sample_configs(20, "fashion_mnist", seed=0, epochs=10)
     assert not np.allclose(a["config.learning_rate"], other_seed["config.learning_rate"])
     assert not np.allclose(a["config.learning_rate"], other_dataset["config.learning_rate"])
+
+
+def test_seed_policies_change_only_the_training_seed():
+    shared = sample_configs(50, "mnist", seed=7, epochs=10)
+    per_run = sample_configs(50, "mnist", seed=7, epochs=10, seeds="per-run")
+    assert (shared["config.random_seed"] == 7).all()
+    assert per_run["config.random_seed"].is_unique and not (per_run["config.random_seed"] == 7).any()
+    others = [c for c in shared.columns if c != "config.random_seed"]
+    assert shared[others].equals(per_run[others])
+    with pytest.raises(ValueError, match="seeds must be one of"):
+        sample_configs(2, "mnist", seed=7, epochs=10, seeds="each")
 
 
 def test_architecture_columns_and_run_ids():

@@ -12,6 +12,7 @@ from zoolib.predictors import (
     DNNRegressor,
     GBMRegressor,
     LogitLinearRegressor,
+    input_encoding,
     make_predictor,
     random_search,
 )
@@ -107,16 +108,31 @@ def test_dnn_is_reproducible_with_a_seed(task):
     np.testing.assert_allclose(a, b, atol=1e-6)
 
 
-def test_paper_presets_hold_the_best_lightgbm_settings():
-    fm = PRESETS["gbm"]["fashion_mnist"]
-    assert (fm["num_leaves"], fm["max_depth"], fm["learning_rate"], fm["max_bin"]) == (7975, 12, 0.0302, 255)
-    assert (fm["subsample"], fm["subsample_freq"], fm["colsample_bytree"]) == (0.5, 1, 0.704)
-    assert (fm["reg_lambda"], fm["reg_alpha"], fm["min_child_weight"]) == (31.7, 0.0279, 4)
-    assert PRESETS["gbm"]["svhn_cropped"]["num_leaves"] == 876
-    model = make_predictor("gbm", dataset="mnist", seed=5)
-    assert isinstance(model, GBMRegressor) and model.num_leaves == 3387 and model.seed == 5
-    assert make_predictor("gbm", dataset="my_own_zoo").num_leaves == 7975  # default: Fashion-MNIST's
+def test_presets_reach_lightgbm_per_dataset(task):
+    (Xtr, ytr), (Xva, yva), _ = task
+    for dataset in ("mnist", "svhn_cropped"):
+        model = make_predictor("gbm", dataset=dataset, seed=5, n_estimators=3).fit(Xtr, ytr, X_val=Xva, y_val=yva)
+        used = model.model_.get_params()
+        for key in ("num_leaves", "max_depth", "learning_rate", "max_bin", "subsample", "reg_lambda"):
+            assert used[key] == PRESETS["gbm"][dataset][key], (dataset, key)
+        assert used["random_state"] == 5
+    assert make_predictor("gbm", dataset="my_own_zoo").get_params() == make_predictor("gbm").get_params()
     assert make_predictor("dnn", preset="fast", num_units=7).num_units == 7
+
+
+def test_make_predictor_passes_an_estimator_through_and_searches_on_request():
+    given = GBMRegressor(num_leaves=5)
+    assert make_predictor(given) is given
+    search = make_predictor("gbm", n_search=3, seed=2)
+    assert isinstance(search, RandomSearch) and search.n_iter == 3 and search.input_encoding == "category"
+    assert input_encoding(make_predictor("linear")) == "onehot"
+
+
+def test_early_stopping_through_a_pipeline_with_routed_validation_rows(task):
+    (Xtr, ytr), (Xva, yva), _ = task
+    pipe = Pipeline([("model", GBMRegressor(n_estimators=2000, learning_rate=0.3, early_stopping_rounds=5))])
+    pipe.fit(Xtr, ytr, model__X_val=Xva, model__y_val=yva)
+    assert pipe.named_steps["model"].best_iteration_ < 2000
 
 
 def test_make_predictor_rejects_unknown_names():

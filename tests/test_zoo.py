@@ -10,7 +10,7 @@ from zoolib.zoo import (
     describe,
     drop_nonfinite,
     read_zoo,
-    split_runs,
+    select_rows,
     write_zoo,
 )
 from tests.zoo_fixtures import STEPS, released_style_metrics, write_released_style_zoo
@@ -31,16 +31,16 @@ def test_reads_a_released_style_zoo(tmp_path):
 def test_final_selection_takes_each_runs_last_checkpoint_including_stopped_runs(tmp_path):
     _, metrics = write_released_style_zoo(tmp_path / "zoo", n_runs=4, stopped_early=1)
     zoo = read_zoo(tmp_path / "zoo")
-    final = zoo.select("final")
+    final = zoo.take(select_rows(zoo.metrics, "final"))
     assert len(final) == 4
     assert sorted(final.metrics["step"]) == [2, 86, 86, 86]
     assert final.metrics["laststep"].all()
     expected_rows = np.flatnonzero(metrics["laststep"].to_numpy())
     np.testing.assert_array_equal(final.weights, zoo.weights[expected_rows])
-    assert len(zoo.select(20)) == 3
-    assert len(zoo.select("all")) == len(zoo)
+    assert len(zoo.take(select_rows(zoo.metrics, 20))) == 3
+    assert len(zoo.take(select_rows(zoo.metrics, "all"))) == len(zoo)
     with pytest.raises(ValueError, match="no checkpoint at epoch 5"):
-        zoo.select(5)
+        select_rows(zoo.metrics, 5)
 
 
 def test_written_zoo_reads_back_identically(tmp_path):
@@ -81,17 +81,6 @@ def test_drop_nonfinite_reports_how_many(tmp_path):
     assert describe(zoo)["nonfinite_rows"] == 2
 
 
-def test_split_is_by_run_seeded_and_sized():
-    runs = np.repeat([f"run{i}" for i in range(100)], 9)
-    labels = split_runs(runs, val_fraction=0.1, test_fraction=0.5, seed=3)
-    per_run = pd.DataFrame({"run": runs, "label": labels}).groupby("run")["label"].nunique()
-    assert (per_run == 1).all()
-    counts = pd.Series(labels[::9]).value_counts()
-    assert counts["test"] == 50 and counts["val"] == 10 and counts["train"] == 40
-    np.testing.assert_array_equal(labels, split_runs(runs, 0.1, 0.5, seed=3))
-    assert (labels != split_runs(runs, 0.1, 0.5, seed=4)).any()
-
-
 def test_tensor_reshapes_by_layout(tmp_path):
     weights, _ = write_released_style_zoo(tmp_path / "zoo", n_runs=2)
     kernels = read_zoo(tmp_path / "zoo").tensor("sequential/conv2d_1/kernel:0")
@@ -129,3 +118,18 @@ def test_validation_errors_name_the_file_and_expectation(tmp_path, break_it, mes
 def test_missing_directory_says_how_to_get_a_zoo(tmp_path):
     with pytest.raises(ZooFormatError, match="zoolib zoo download"):
         read_zoo(tmp_path / "nowhere")
+
+
+def test_write_refuses_a_folder_with_the_users_files_unless_forced(tmp_path):
+    metrics = released_style_metrics(2, stopped_early=0)
+    ones = np.ones((len(metrics), 4970), np.float32)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("years of work")
+    with pytest.raises(FileExistsError, match="thesis.tex.*--force"):
+        write_zoo(tmp_path / "mine", ones, metrics, parameter_layout())
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "years of work"
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(FileExistsError, match="is a file"):
+        write_zoo(tmp_path / "afile", ones, metrics, parameter_layout())
+    write_zoo(tmp_path / "mine", ones, metrics, parameter_layout(), force=True)
+    assert not (tmp_path / "mine" / "thesis.tex").exists()

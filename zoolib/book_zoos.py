@@ -1,7 +1,7 @@
 """The zoos a book build runs on: the profile (`$ZOOLIB_PROFILE`), its collections, how to name them,
 and how much work a page does on them.
 
-A profile names collections (`zoolib.generate.PROFILES`; the released zoo has one per dataset). A
+A profile names collections (`zoolib.profiles.PROFILES`; the released zoo has one per dataset). A
 collection is a dataset's main zoo ("fashion_mnist") or a folder of architecture variants
 ("fashion_mnist_archs"). Pages open what is on disk with `open_collections()`; what the profile
 names but the disk lacks comes back in `missing`, with what to run to get it, so a page can say so.
@@ -9,53 +9,16 @@ names but the disk lacks comes back in `missing`, with what to run to get it, so
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from zoolib.paths import PROFILES, zoo_dir
-from zoolib.zoo import Zoo, ZooFormatError, select_rows
+from zoolib.profiles import ARCHS_SUFFIX, collections, current_profile, zoo_dir
+from zoolib.zoo import GENERATION_FILE, INDEX_FILE, Zoo, ZooFormatError, generation_info, read_collection, select_rows
 
-PROFILE_ENV = "ZOOLIB_PROFILE"
-DEFAULT_PROFILE = "mini"
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR10-GS", "svhn_cropped": "SVHN-GS"}
 MNIST_SUBSET_NAME = "MNIST 5k subset"
-
-# How much work a page does per profile: predictor presets ('fast' or the paper's settings), which
-# inputs the (slow) DNN sees in Table 2, and bootstrap resamples for confidence intervals.
-RUN_SETTINGS: dict[str, dict] = {
-    "tiny": {"preset": "fast", "dnn_inputs": ("wstats-layers:0,1,2,3",), "n_bootstrap": 50},
-    "mini": {"preset": "fast", "dnn_inputs": ("wstats-layers:0,1,2,3", "hyper", "wnorm-layers:0,1,2,3-l2"),
-             "n_bootstrap": 200},
-    "paper": {"preset": "paper", "dnn_inputs": None, "n_bootstrap": 1000},
-    "released": {"preset": "paper", "dnn_inputs": None, "n_bootstrap": 1000},
-}
-
-
-def profile() -> str:
-    """The build's profile: `$ZOOLIB_PROFILE` (set by `make book PROFILE=...`), default 'mini'."""
-    name = os.environ.get(PROFILE_ENV, DEFAULT_PROFILE)
-    if name not in PROFILES:
-        raise ValueError(f"{PROFILE_ENV}={name!r}; expected one of {PROFILES}")
-    return name
-
-
-def run_settings(profile_name: str | None = None) -> dict:
-    """RUN_SETTINGS of a profile (default: the build's)."""
-    return dict(RUN_SETTINGS[profile_name or profile()])
-
-
-def expected_collections(profile_name: str) -> list[str]:
-    """The collections a profile names, in its order."""
-    if profile_name == "released":
-        from zoolib.release import DATASETS
-
-        return list(DATASETS)
-    from zoolib.generate import PROFILES as GENERATED
-
-    return list(GENERATED[profile_name]["collections"])
 
 
 def how_to_get(profile_name: str, collection: str) -> str:
@@ -106,8 +69,6 @@ class Collection:
 def _source(path: Path, profile_name: str) -> str:
     if profile_name == "released":
         return "released Small CNN Zoo (arXiv 2002.11448)"
-    from zoolib.generate import GENERATION_FILE, INDEX_FILE, generation_info
-
     if not (path / GENERATION_FILE).is_file():
         index = path / INDEX_FILE
         if index.is_file():
@@ -119,8 +80,6 @@ def _source(path: Path, profile_name: str) -> str:
 
 def open_collection(profile_name: str, name: str) -> Collection:
     """Open one collection of a profile from disk (raises FileNotFoundError / ZooFormatError)."""
-    from zoolib.generate import ARCHS_SUFFIX, read_collection
-
     path = zoo_dir(profile_name, name)
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: missing")
@@ -130,9 +89,9 @@ def open_collection(profile_name: str, name: str) -> Collection:
 
 def open_collections(profile_name: str | None = None) -> tuple[dict[str, Collection], dict[str, str]]:
     """(present collections by name, missing collection -> why and what to run) of a profile."""
-    profile_name = profile_name or profile()
+    profile_name = profile_name or current_profile()
     present, missing = {}, {}
-    for name in expected_collections(profile_name):
+    for name in collections(profile_name):
         try:
             present[name] = open_collection(profile_name, name)
         except FileNotFoundError:

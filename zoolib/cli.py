@@ -22,7 +22,13 @@ def _cmd_layout(args: argparse.Namespace) -> int:
 def _cmd_zoo_info(args: argparse.Namespace) -> int:
     from zoolib.zoo import describe, read_zoo
 
+    from zoolib.nfn import FINAL_STEP
+
     info = describe(read_zoo(args.dir))
+    if max(info["steps"]) != FINAL_STEP:
+        print(f"warning: the final checkpoint is epoch {max(info['steps'])}, not {FINAL_STEP}: loaders written for the "
+              f"released zoo (NFN and later work keep step == {FINAL_STEP}) load no nets from this zoo, without an "
+              "error; `zoolib nfn split` and `zoolib nfn export` handle any final epoch", file=sys.stderr)
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -43,13 +49,15 @@ def _cmd_zoo_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_zoo_download(args: argparse.Namespace) -> int:
-    from zoolib.release import DownloadError, archive_url, download_zoo
-    from zoolib.zoo import read_zoo
+    from zoolib.release import DownloadError, archive_url, download_split_file, download_zoo
+    from zoolib.zoo import read_zoo, select_rows
 
     if args.dest and len(args.datasets) > 1:
         raise ValueError("--dest names one zoo folder; give a single dataset with it")
     if args.archive and len(args.datasets) > 1:
         raise ValueError("--archive is one dataset's archive; give a single dataset with it")
+    if args.split_file and len(args.datasets) > 1:
+        raise ValueError("--split-file is one dataset's NFN split file; give a single dataset with it")
     for dataset in args.datasets:
         source = args.archive or archive_url(dataset, args.base_url)
         print(f"{dataset}: installing the released zoo from {source}", flush=True)
@@ -63,14 +71,34 @@ def _cmd_zoo_download(args: argparse.Namespace) -> int:
             f"{dataset}: {path}: {len(zoo)} rows x {zoo.weights.shape[1]} parameters, "
             f"{zoo.runs.nunique()} runs; checked: files, dtype, layout, published row count"
         )
+        try:
+            split = download_split_file(dataset, path, base_url=args.split_base_url, local=args.split_file)
+        except DownloadError as err:
+            print(f"zoolib: error: {err}", file=sys.stderr)
+            return 1
+        print(f"{dataset}: {split}: the NFN benchmark's split file; checked: size, sha256")
+    return 0
+
+
+def _verify_init(zoo) -> int:
+    from zoolib.verify import initial_structure
+
+    report = initial_structure(zoo)
+    print(f"zoo: {zoo.path}; epoch-0 rows grouped by initializer (RandomNormal/TruncatedNormal divided by init_std)")
+    print(report.to_string(index=False))
+    shared = bool(report["shared"].all())
+    print("shared initial draws per initializer (one seed for the zoo, as the paper's script): "
+          + ("yes" if shared else f"no ({int(report['starts'].sum())} distinct starts in {int(report['runs'].sum())} runs)"))
     return 0
 
 
 def _cmd_zoo_verify(args: argparse.Namespace) -> int:
     from zoolib.verify import failures, load_test_set, verify_zoo
-    from zoolib.zoo import read_zoo
+    from zoolib.zoo import read_zoo, select_rows
 
     zoo = read_zoo(args.dir)
+    if args.init:
+        return _verify_init(zoo)
     data, warning = load_test_set(zoo, args.allow_mnist_subset, args.test_images)
     print(f"zoo:       {zoo.path} ({len(zoo)} rows, {zoo.runs.nunique()} runs)")
     print(f"test set:  {data.name}, {len(data.y_test)} images, from {data.source}")
@@ -90,7 +118,7 @@ def _cmd_zoo_verify(args: argparse.Namespace) -> int:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     from zoolib.evaluation import evaluate_predictor
-    from zoolib.zoo import read_zoo
+    from zoolib.zoo import read_zoo, select_rows
 
     if args.step != "final" and not args.step.isdigit():
         raise ValueError(f"--step must be 'final' or an epoch number, got {args.step!r}")
@@ -114,7 +142,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from zoolib.features import compute_features
-    from zoolib.zoo import read_zoo
+    from zoolib.zoo import read_zoo, select_rows
 
     out = Path(args.out)
     if not out.name.endswith((".csv", ".csv.gz", ".parquet")):
@@ -123,7 +151,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {out}: writing parquet needs pyarrow (pip install pyarrow); or write .csv.gz")
     zoo = read_zoo(args.dir)
     if args.step != "all":
-        zoo = zoo.select(args.step)
+        zoo = zoo.take(select_rows(zoo.metrics, args.step))
     frame = compute_features(zoo, args.inputs, args.categorical, args.chunk_rows, log_scale=args.log_scale)
     frame.insert(0, "modeldir", zoo.metrics["modeldir"].to_numpy())
     frame.insert(1, "step", zoo.metrics["step"].to_numpy())
@@ -141,17 +169,65 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nfn_split(args: argparse.Namespace):
+    from pathlib import Path
+
+    from zoolib.nfn import nfn_split
+    from zoolib.zoo import read_zoo
+
+    if (args.activation is None) != (args.subset_rule is None):
+        raise ValueError("--activation and --subset-rule go together: split-then-filter (ScaleGMN) or "
+                         "filter-then-split (Monomial-NFN)")
+    if Path(args.out).exists() and not args.force:
+        raise ValueError(f"--out {args.out}: exists; pass --force to replace it")
+    zoo = read_zoo(args.dir)
+    split = nfn_split(zoo, args.split_file, args.activation, args.subset_rule or "split-then-filter")
+    print(f"{split.label()}: train / val / test {' / '.join(map(str, split.sizes))}")
+    return zoo, split
+
+
+def _cmd_nfn_split(args: argparse.Namespace) -> int:
+    from zoolib.files import atomic_write
+
+    if not args.out.endswith(".csv"):
+        raise ValueError(f"--out {args.out}: expected a .csv file name")
+    zoo, split = _nfn_split(args)
+    frame = split.frame()
+    frame["modeldir"] = zoo.metrics["modeldir"].to_numpy()[frame["row"]]
+    frame["test_accuracy"] = zoo.metrics["test_accuracy"].to_numpy()[frame["row"]]
+    with atomic_write(args.out) as tmp:
+        frame.to_csv(tmp, index=False)
+    print(f"{args.out}: {len(frame)} members (part, row of weights.npy, modeldir, test_accuracy) in the protocol's order")
+    return 0
+
+
+def _cmd_nfn_export(args: argparse.Namespace) -> int:
+    from zoolib.nfn import save_npz, torch_layout
+
+    if not args.out.endswith(".npz"):
+        raise ValueError(f"--out {args.out}: expected a .npz file name")
+    zoo, split = _nfn_split(args)
+    data = torch_layout(zoo, split.parts[args.part])
+    save_npz(data, args.out)
+    shapes = ", ".join(str(w.shape[1:]) for w in data.weights)
+    print(f"{args.out}: {args.part} part, {len(data.rows)} nets in PyTorch layout: weight_i {shapes}, bias_i, "
+          "test_accuracy, row")
+    return 0
+
+
 def _cmd_zoo_generate(args: argparse.Namespace) -> int:
     from zoolib.generate import ensure_profile_zoos, generate_collection
+    from zoolib.hparams import DEFAULT_SEED_POLICY
 
     cluster = dict(scheduler=args.scheduler, workers=args.workers)
     if args.dataset is None:
-        if args.out or args.nets or args.shard_size:
-            raise ValueError("--out, --nets and --shard-size need --dataset (one collection)")
+        if args.out or args.nets or args.shard_size or args.seeds:
+            raise ValueError("--out, --nets, --shard-size and --seeds need --dataset (one collection)")
         paths = ensure_profile_zoos(args.profile, **cluster)
     else:
         paths = {args.dataset: generate_collection(
-            args.profile, args.dataset, nets=args.nets, out=args.out, shard_size=args.shard_size, **cluster
+            args.profile, args.dataset, nets=args.nets, out=args.out, shard_size=args.shard_size,
+            seeds=args.seeds or DEFAULT_SEED_POLICY, **cluster,
         )}
     for name, path in paths.items():
         print(f"{name}: {path}")
@@ -180,13 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(func=_cmd_zoo_info)
 
-    from zoolib.release import BASE_URL, DATASETS as RELEASED_DATASETS
+    from zoolib.data import DATASETS
+    from zoolib.profiles import GENERATED_PROFILES
+    from zoolib.release import BASE_URL, SPLIT_BASE_URL
 
     download = zoo.add_parser(
         "download", help="download, check and install the released Small CNN Zoo (resumes; or from a local archive)"
     )
     download.add_argument(
-        "datasets", nargs="+", metavar="DATASET", choices=RELEASED_DATASETS,
+        "datasets", nargs="+", metavar="DATASET", choices=DATASETS,
         help="mnist, fashion_mnist, cifar10 and/or svhn_cropped",
     )
     download.add_argument("--dest", help="zoo folder (default: data/zoos/released/DATASET)")
@@ -196,12 +274,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     download.add_argument("--archive", help="install from this local DATASET.tar.xz instead of downloading")
     download.add_argument("--force", action="store_true", help="reinstall even if a checked zoo is in place")
+    download.add_argument("--split-file", metavar="FILE",
+                          help="use this local copy of the dataset's NFN split file (e.g. cifar10_split.csv)")
+    download.add_argument("--split-base-url", default=SPLIT_BASE_URL,
+                          help="where the NFN split files are fetched from (default: the NFN repository, pinned commit)")
     download.set_defaults(func=_cmd_zoo_download)
 
     verify = zoo.add_parser(
         "verify", help="re-evaluate sampled nets on the test set and compare with metrics.csv.gz"
     )
     verify.add_argument("dir", help="zoo directory")
+    verify.add_argument(
+        "--init", action="store_true",
+        help="instead: report whether runs with the same initializer start from the same epoch-0 "
+        "weights (equal, or proportional to init_std for RandomNormal/TruncatedNormal)",
+    )
     verify.add_argument("--n", type=int, default=20, help="number of nets (checkpoints) to re-evaluate (default 20)")
     verify.add_argument("--seed", type=int, default=0, help="seed of the sample of runs")
     verify.add_argument(
@@ -225,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="mnist, fashion_mnist, cifar10, svhn_cropped, or DATASET_archs (architecture variants); "
         "default: every collection of the profile",
     )
-    generate.add_argument("--profile", default="mini", choices=("tiny", "mini", "paper"),
+    generate.add_argument("--profile", default="mini", choices=GENERATED_PROFILES,
                           help="schedule and size: tiny (seconds), mini (default, ~35 min on 2 cores), paper (30k nets, 86 epochs)")
     generate.add_argument("--nets", type=int, help="number of nets (per architecture for DATASET_archs)")
     generate.add_argument("--out", help="zoo folder (default: data/zoos/PROFILE/COLLECTION)")
@@ -233,13 +320,20 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786 "
                           "(default: a local cluster of single-threaded worker processes)")
     generate.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    generate.add_argument(
+        "--seeds", choices=("shared", "per-run"),
+        help="seed policy: 'shared' (default, the paper's: one seed for the zoo, so runs share initial "
+        "draws per initializer and batches per train fraction) or 'per-run' (every run its own seed)",
+    )
     generate.set_defaults(func=_cmd_zoo_generate)
+
+    from zoolib.predictors import PREDICTORS
 
     predict = commands.add_parser(
         "predict", help="train a predictor of test accuracy on a zoo's train runs, score it on its test runs"
     )
     predict.add_argument("dir", help="zoo directory (weights.npy, metrics.csv.gz, layout.csv)")
-    predict.add_argument("--predictor", default="gbm", choices=("linear", "gbm", "dnn"))
+    predict.add_argument("--predictor", default="gbm", choices=PREDICTORS)
     predict.add_argument("--inputs", default="wstats-layers:0,1,2,3", help="input type, e.g. wstats-layers:0,1,2,3, hyper")
     predict.add_argument("--step", default="final", help="checkpoint: 'final' or an epoch number (default: final)")
     predict.add_argument("--seed", type=int, default=0, help="seed of the run split, bootstrap and predictor")
@@ -268,6 +362,26 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument("--log-scale", action="store_true", help="log10 of learning_rate, l2reg, init_std")
     features.add_argument("--chunk-rows", type=int, default=1024, help="rows per chunk (default 1024)")
     features.set_defaults(func=_cmd_features)
+
+    from zoolib.nfn import PARTS, SUBSET_RULES
+
+    nfn = commands.add_parser("nfn", help="the NFN benchmark split and PyTorch-layout weights for other frameworks")
+    nfn_commands = nfn.add_subparsers(dest="nfn_command", required=True)
+    for name, helptext in (("split", "write the members of the NFN protocol's train, val and test parts (CSV)"),
+                           ("export", "write one part's weights and biases in PyTorch layout with accuracies (.npz)")):
+        command = nfn_commands.add_parser(name, help=helptext)
+        command.add_argument("dir", help="zoo directory (weights.npy, metrics.csv.gz, layout.csv)")
+        if name == "export":
+            command.add_argument("--part", required=True, choices=PARTS)
+        command.add_argument("--split-file", metavar="FILE", help="NFN split file (default: the one `zoolib zoo "
+                             "download` put beside the zoo; without one, a seeded order that is NOT the benchmark)")
+        command.add_argument("--activation", choices=("relu", "tanh"), help="keep only nets of this activation")
+        command.add_argument("--subset-rule", choices=SUBSET_RULES,
+                             help="with --activation: split then filter each part (ScaleGMN) or filter then split "
+                             "(Monomial-NFN)")
+        command.add_argument("--out", required=True, help=f"output file ({'.csv' if name == 'split' else '.npz'})")
+        command.add_argument("--force", action="store_true", help="replace --out if it exists")
+        command.set_defaults(func=_cmd_nfn_split if name == "split" else _cmd_nfn_export)
     return parser
 
 

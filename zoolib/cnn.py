@@ -91,8 +91,10 @@ class Architecture:
 PAPER_ARCHITECTURE = Architecture()
 
 
-def _layer_names(arch: Architecture) -> list[tuple[str, str]]:
-    """(layer name, layer type) of every layer holding parameters, in model order."""
+def layer_names(arch: Architecture) -> list[tuple[str, str]]:
+    """(layer name, layer type) of every layer holding parameters, in model order: for the paper's
+    net [('conv2d', 'conv2d'), ('conv2d_1', 'conv2d'), ('conv2d_2', 'conv2d'), ('dense', 'dense')];
+    a cnn_bn net has a ('batch_normalization[_i]', 'batch_normalization') after each conv."""
     hidden = "dense" if arch.kind == "mlp" else "conv2d"
     names = []
     for i in range(arch.num_layers):
@@ -109,7 +111,7 @@ def _variable_shapes(arch: Architecture) -> list[tuple[str, str, tuple[int, ...]
     """(layer name, variable name, shape) in the released flat order."""
     out = []
     fan_in = arch.input_size * arch.input_size * arch.channels if arch.kind == "mlp" else arch.channels
-    names = _layer_names(arch)
+    names = layer_names(arch)
     head = names[-1][0]
     for layer, layer_type in names:
         if layer_type == "conv2d":
@@ -194,7 +196,7 @@ def build_model(
 
     model = keras.Sequential(name=MODEL_NAME)
     model.add(keras.Input(shape=arch.input_shape))
-    names = iter(_layer_names(arch))
+    names = iter(layer_names(arch))
     if arch.kind == "mlp":
         model.add(layers.Flatten(name="flatten"))
     for i in range(arch.num_layers):

@@ -3,7 +3,7 @@
 Images become float32 (N, H, W, 1) in [-1, 1]: uint8 / 255, scaled to [-1, 1], then grayscale as the
 mean over the RGB channels (after the scaling). Labels are int64 0..9 (SVHN's label 10 is digit 0).
 
-Files are looked for, in order, in our data folder (`zoolib.paths.datasets_dir()/<name>/`), in the
+Files are looked for, in order, in our data folder (`zoolib.files.datasets_dir()/<name>/`), in the
 Debian dataset location (`apt-get install dataset-fashion-mnist`), in the Keras cache
 (`$KERAS_HOME` or ~/.keras, `datasets/`), and are otherwise downloaded from the official mirrors into
 our data folder, checksum-verified (to a temporary name, then renamed). `$ZOOLIB_DATASET_MIRROR`
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoolib.paths import datasets_dir
+from zoolib.files import datasets_dir
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10", "svhn_cropped")
 IMAGE_SIZE = {"mnist": 28, "fashion_mnist": 28, "cifar10": 32, "svhn_cropped": 32}

@@ -18,20 +18,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from zoolib.evaluation import (
-    checkpoint_rows,
-    dataset_name,
-    default_categorical,
-    evaluate_predictor,
-    fit_and_score,
-    fit_on_split,
-    make_estimator,
-    run_split,
-    score,
-    zoo_features,
-)
+from zoolib.evaluation import checkpoint_rows, evaluate_predictor, fit_and_score, fit_on_split, run_split, zoo_features
 from zoolib.features import INPUTS
-from zoolib.zoo import Zoo, select_rows
+from zoolib.metrics import score
+from zoolib.predictors import input_encoding, make_predictor
+from zoolib.zoo import Zoo, datasets_of, select_rows
 
 # The paper's R^2 on the test split (v1 zoo, 18 epochs, from best_configs.json), per dataset the
 # linear, GBM and DNN predictors. Numbers of the paper, not of any zoo this package made.
@@ -88,7 +79,7 @@ def _transfer(zoos: dict[str, Zoo], train_sets: dict[str, list[str]], predictor:
               seed: int, preset: str, n_bootstrap: int, val_fraction: float,
               test_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit on the train/val runs of each train set (one or more collections), test on every collection."""
-    categorical = default_categorical(predictor)
+    categorical = input_encoding(make_predictor(predictor))
     prepared = {}
     for name, zoo in zoos.items():
         rows, _ = checkpoint_rows(zoo, "final")
@@ -97,8 +88,8 @@ def _transfer(zoos: dict[str, Zoo], train_sets: dict[str, list[str]], predictor:
         prepared[name] = (X, rows.metrics["test_accuracy"].to_numpy(float), labels)
     scores, predictions = [], []
     for train_on, members in tqdm(train_sets.items(), desc="transfer"):
-        datasets = {dataset_name(zoos[m]) for m in members}
-        _, estimator = make_estimator(predictor, datasets.pop() if len(datasets) == 1 else None, preset, seed)
+        datasets = {d for m in members for d in datasets_of(zoos[m].metrics)}
+        estimator = make_predictor(predictor, datasets.pop() if len(datasets) == 1 else None, preset, seed)
         X = pd.concat([prepared[m][0] for m in members])
         fit_on_split(estimator, X, np.concatenate([prepared[m][1] for m in members]),
                      np.concatenate([prepared[m][2] for m in members]))
@@ -157,14 +148,14 @@ def early_checkpoints(zoo: Zoo, predictor: str = "gbm", inputs: str = "wstats-la
     metrics = zoo.metrics
     final = metrics.iloc[select_rows(metrics, "final")].set_index("modeldir")["test_accuracy"]
     labels_by_run = run_split(metrics, val_fraction, test_fraction, seed)
-    dataset, rows_out = dataset_name(zoo), []
+    dataset, rows_out = "+".join(datasets_of(metrics)) or None, []
     for epoch in tqdm(epochs if epochs is not None else zoo.steps, desc="early checkpoints"):
         rows, dropped = checkpoint_rows(zoo, epoch)
-        X = zoo_features(rows, inputs, default_categorical(predictor))
+        X = zoo_features(rows, inputs, input_encoding(make_predictor(predictor)))
         y = final.loc[X.index].to_numpy(float)
         labels = labels_by_run.loc[X.index].to_numpy()
         keep = np.isfinite(y)
-        _, estimator = make_estimator(predictor, dataset, preset, seed)
+        estimator = make_predictor(predictor, dataset, preset, seed)
         row, _ = fit_and_score(estimator, X[keep], y[keep], labels[keep], n_bootstrap, seed)
         rows_out.append({"epoch": int(epoch), "predictor": predictor, "inputs": inputs, **row,
                          "dropped_nonfinite": dropped + int((~keep).sum())})

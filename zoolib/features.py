@@ -36,7 +36,6 @@ memory stays bounded by a few chunks.
 from __future__ import annotations
 
 import math
-import mmap
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +47,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from tqdm.auto import tqdm
 
 from zoolib.cnn import ACTIVATIONS, INITIALIZERS
-from zoolib.zoo import Zoo
+from zoolib.zoo import Zoo, page_dropper
 
 INPUTS = [
     "weights.0",
@@ -275,30 +274,6 @@ def _plan(zoo: Zoo, inputs: str, categorical: str, log_scale: bool) -> list[pd.D
     return parts
 
 
-def _page_dropper(weights: np.ndarray):
-    """A function (start, stop) that hands back the mapped pages of those rows of a memmapped array.
-
-    Pages of a memory-mapped file count in the process's resident memory until unmapped; dropping
-    them after each chunk keeps a pass over a 5 GiB file at the memory of a few chunks (the kernel
-    keeps them in its page cache, so a second pass still reads from memory).
-    """
-    mapped = getattr(weights, "_mmap", None)  # np.memmap keeps its mmap.mmap here
-    read_only = getattr(weights, "mode", None) == "r"  # dropping pages of a copy-on-write map loses edits
-    usable = isinstance(mapped, mmap.mmap) and read_only and weights.flags.c_contiguous
-    if not (usable and hasattr(mmap, "MADV_DONTNEED")):
-        return lambda start, stop: None
-    offset = weights.ctypes.data - np.frombuffer(mapped, np.uint8).ctypes.data
-    row_bytes = weights.strides[0]
-
-    def drop(start: int, stop: int) -> None:
-        lo = (offset + start * row_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
-        hi = (offset + stop * row_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
-        if hi > lo:
-            mapped.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
-
-    return drop
-
-
 def _default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -313,7 +288,7 @@ def _compute_tensors(
     offsets = np.concatenate([[0], np.cumsum(widths)])
     dtype = np.float32 if all(t.kind == "raw" for t in tensors) else np.float64
     out = np.empty((len(weights), int(offsets[-1])), dtype)
-    drop = _page_dropper(weights)
+    drop = page_dropper(weights)
 
     def work(start: int) -> None:
         stop = min(start + chunk_rows, len(weights))

@@ -9,7 +9,7 @@ a crash or `kill -9` skips the shards already there and ends with the same zoo. 
 exists they are merged into `<out>` in the released format (zoolib.zoo.write_zoo), with a
 `generation.json` that says how the zoo was made (data source included), and the shards are removed.
 
-Profiles (plain data in PROFILES) name collections: "<dataset>" is a zoo of the paper's CNN in
+Profiles (`zoolib.profiles.PROFILES`) name collections: "<dataset>" is a zoo of the paper's CNN in
 `zoo_dir(profile, dataset)`; "<dataset>_archs" is a folder holding one released-format zoo per
 architecture variant (ARCHITECTURES; their parameter counts differ, so each has its own weights.npy
 and layout.csv) plus an index, architectures.csv.
@@ -25,7 +25,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -37,13 +36,11 @@ from tqdm import tqdm
 
 from zoolib.cnn import PAPER_ARCHITECTURE, Architecture, num_parameters, parameter_layout
 from zoolib.data import DATASETS, IMAGE_SIZE, Dataset, load_dataset
-from zoolib.hparams import SPACE, sample_configs
-from zoolib.paths import zoo_dir
-from zoolib.zoo import Zoo, read_zoo, write_zoo
+from zoolib.hparams import DEFAULT_SEED_POLICY, SEED_POLICIES, SPACE, sample_configs
+from zoolib.files import atomic_write, write_text_atomic
+from zoolib.profiles import ARCHS_SUFFIX, PROFILES, check_profile, dataset_of_collection, zoo_dir
+from zoolib.zoo import GENERATION_FILE, INDEX_FILE, read_zoo, write_zoo
 
-GENERATION_FILE = "generation.json"
-INDEX_FILE = "architectures.csv"
-ARCHS_SUFFIX = "_archs"
 MIN_TRAIN_IMAGES = 512  # one batch: a run's training subset must hold at least this many images
 
 # Variants of the paper's CNN for the architecture-transfer collection (input size set per dataset).
@@ -53,27 +50,6 @@ ARCHITECTURES: dict[str, Architecture] = {
     "cnn_bn": Architecture(kind="cnn_bn"),
     "mlp": Architecture(kind="mlp", num_layers=2, num_units=32),
 }
-
-# Profiles: schedule, shard size, image subsets and the collections (name -> nets; for an
-# "_archs" collection, nets per architecture). `nets` is the default for a dataset not listed.
-PROFILES: dict[str, dict] = {
-    "tiny": {
-        "checkpoints": (0, 1, 2), "epochs_between_checkpoints": 1, "shard_size": 4,
-        "train_images": 5120, "test_images": 1000, "allow_mnist_subset": True, "nets": 24,
-        "collections": {"fashion_mnist": 24, "mnist": 16, "fashion_mnist_archs": 4},
-    },
-    "mini": {
-        "checkpoints": (0, 1, 2, 3, 5, 10), "epochs_between_checkpoints": 5, "shard_size": 8,
-        "train_images": None, "test_images": None, "allow_mnist_subset": True, "nets": 160,
-        "collections": {"fashion_mnist": 160, "mnist": 160, "fashion_mnist_archs": 8},
-    },
-    "paper": {
-        "checkpoints": (0, 1, 2, 3, 20, 40, 60, 80, 86), "epochs_between_checkpoints": 20, "shard_size": 20,
-        "train_images": None, "test_images": None, "allow_mnist_subset": False, "nets": 30000,
-        "collections": {"mnist": 30000, "fashion_mnist": 30000, "cifar10": 30000, "svhn_cropped": 30000},
-    },
-}
-
 
 @dataclass(frozen=True)
 class ZooSpec:
@@ -90,6 +66,7 @@ class ZooSpec:
     train_images: int | None = None
     test_images: int | None = None
     allow_mnist_subset: bool = False
+    seeds: str = DEFAULT_SEED_POLICY  # "shared" (the paper's: one seed for the zoo) or "per-run"
     profile: str = ""
     collection: str = ""
 
@@ -98,6 +75,8 @@ class ZooSpec:
             raise ValueError(f"unknown dataset {self.dataset!r}; expected one of {DATASETS}")
         if self.nets < 1 or self.shard_size < 1:
             raise ValueError(f"nets and shard_size must be positive, got {self.nets} and {self.shard_size}")
+        if self.seeds not in SEED_POLICIES:
+            raise ValueError(f"seeds must be one of {SEED_POLICIES}, got {self.seeds!r}")
         if not self.checkpoints or min(self.checkpoints) < 0 or list(self.checkpoints) != sorted(set(self.checkpoints)):
             raise ValueError(f"checkpoints must be increasing epochs >= 0, got {self.checkpoints}")
         size = IMAGE_SIZE[self.dataset]
@@ -119,21 +98,19 @@ class ZooSpec:
 
 
 def collection_specs(
-    profile: str, collection: str, nets: int | None = None, shard_size: int | None = None
+    profile: str, collection: str, nets: int | None = None, shard_size: int | None = None,
+    seeds: str = DEFAULT_SEED_POLICY,
 ) -> dict[str, ZooSpec]:
     """Specs of a collection: {"": spec} for a dataset's main zoo, {arch name: spec} for "<dataset>_archs"."""
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {sorted(PROFILES)} for generation, got {profile!r}")
-    settings = PROFILES[profile]
-    dataset = collection.removesuffix(ARCHS_SUFFIX)
-    if dataset not in DATASETS:
-        raise ValueError(f"collection must be a dataset {DATASETS} or '<dataset>{ARCHS_SUFFIX}', got {collection!r}")
+    settings = PROFILES[check_profile(profile, generated=True)]
+    dataset = dataset_of_collection(collection)
     common = dict(
         dataset=dataset,
-        nets=nets or settings["collections"].get(collection, settings["nets"]),
+        nets=nets or settings["collections"].get(collection) or settings["collections"][dataset],
         checkpoints=tuple(settings["checkpoints"]),
         epochs_between_checkpoints=settings["epochs_between_checkpoints"],
         shard_size=shard_size or settings["shard_size"],
+        seeds=seeds,
         train_images=settings["train_images"],
         test_images=settings["test_images"],
         allow_mnist_subset=settings["allow_mnist_subset"],
@@ -156,9 +133,7 @@ def ensure_profile_zoos(
     profile: str, scheduler: str | None = None, workers: int | None = None, progress: bool = True
 ) -> dict[str, Path]:
     """Generate (or reuse, when complete) every collection of a profile; collection name -> folder."""
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {sorted(PROFILES)} for generation, got {profile!r}")
-    paths = {c: zoo_dir(profile, c) for c in PROFILES[profile]["collections"]}
+    paths = {c: zoo_dir(profile, c) for c in PROFILES[check_profile(profile, generated=True)]["collections"]}
     pending = [c for c, path in paths.items() if not collection_complete(path, collection_specs(profile, c))]
     if pending:
         with dask_client(scheduler, workers) as client:
@@ -177,9 +152,12 @@ def generate_collection(
     workers: int | None = None,
     client=None,
     progress: bool = True,
+    seeds: str = DEFAULT_SEED_POLICY,
 ) -> Path:
-    """Generate one collection of a profile into `out` (default: its zoo_dir); resumes, reuses complete zoos."""
-    specs = collection_specs(profile, collection, nets, shard_size)
+    """Generate one collection of a profile into `out` (default: its zoo_dir); resumes, reuses complete zoos.
+
+    seeds: the seed policy, "shared" (the paper's) or "per-run" (see zoolib.hparams)."""
+    specs = collection_specs(profile, collection, nets, shard_size, seeds)
     out = Path(out) if out is not None else zoo_dir(profile, collection)
     paths = _zoo_paths(out, specs)
     pending = [name for name, spec in specs.items() if not zoo_complete(paths[name], spec)]
@@ -215,24 +193,7 @@ def _write_index(out: Path, specs: dict[str, ZooSpec]) -> None:
          "nets": s.nets, "path": name}
         for name, s in specs.items()
     ]
-    _atomic_write_text(out / INDEX_FILE, pd.DataFrame(rows).to_csv(index=False))
-
-
-def read_collection(path: str | os.PathLike) -> dict[str, Zoo]:
-    """The zoos of a collection folder: {folder name: zoo} for a zoo, {arch name: zoo} for an index."""
-    path = Path(path)
-    if (path / INDEX_FILE).is_file():
-        index = pd.read_csv(path / INDEX_FILE)
-        return {row.name: read_zoo(path / row.path) for row in index.itertuples()}
-    return {path.name: read_zoo(path)}
-
-
-def generation_info(path: str | os.PathLike) -> dict:
-    """How a generated zoo was made (generation.json): spec, data source, images, time, zoolib version."""
-    file = Path(path) / GENERATION_FILE
-    if not file.is_file():
-        raise FileNotFoundError(f"{file}: missing; only zoos made by `zoolib zoo generate` have it")
-    return json.loads(file.read_text())
+    write_text_atomic(out / INDEX_FILE, pd.DataFrame(rows).to_csv(index=False))
 
 
 # ----------------------------------------------------------------------------- one zoo
@@ -251,7 +212,7 @@ def zoo_configs(spec: ZooSpec, num_train: int) -> pd.DataFrame:
     fractions = train_fractions(num_train)
     return sample_configs(
         spec.nets, spec.dataset, spec.seed, spec.epochs, spec.epochs_between_checkpoints, arch=spec.arch,
-        arch_name=spec.arch_name, train_fractions=fractions,
+        arch_name=spec.arch_name, train_fractions=fractions, seeds=spec.seeds,
     )
 
 
@@ -357,15 +318,10 @@ def _write_shard(path: Path, weights: np.ndarray, metrics: pd.DataFrame) -> None
         f"metrics:{c}": values.to_numpy() if values.dtype.kind in "biuf" else values.astype(str).to_numpy(dtype=str)
         for c, values in metrics.items()
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, weights=np.asarray(weights, np.float32), **columns)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, weights=np.asarray(weights, np.float32), **columns)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _read_shard_metrics(path: Path) -> pd.DataFrame:
@@ -406,19 +362,8 @@ def _merge(out: Path, spec: ZooSpec, data: Dataset, plan, shard_dir: Path, elaps
         "zoolib_version": version("zoolib"),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    _atomic_write_text(out / GENERATION_FILE, json.dumps(info, indent=2))
+    write_text_atomic(out / GENERATION_FILE, json.dumps(info, indent=2))
     shutil.rmtree(shard_dir, ignore_errors=True)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- Dask

@@ -2,7 +2,15 @@
 
 Run i of a zoo draws its hyperparameters from a generator seeded with (seed, dataset, i), so the
 configs are a pure function of (n, dataset, seed, ...) and the first k runs of a larger sample are
-the k runs of a smaller one. Each run also gets its own training seed (config.random_seed).
+the k runs of a smaller one.
+
+The training seed (config.random_seed) follows a seed policy:
+- "shared", the paper's: every run of a zoo trains with the zoo's seed, as the paper's script did
+  (one global seed, no per-run seeds; the released metrics show config.random_seed 0 in every row).
+  Runs with the same initializer then start from the same draws (RandomNormal and TruncatedNormal
+  ones scaled by init_std), runs with the same train fraction see the same subset in the same batch
+  order, and dropout masks come from one shared stream;
+- "per-run": every run draws its own training seed, so no two runs share draws.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ SPACE: dict[str, tuple[str, tuple]] = {
     "activation": ("choice", ("relu", "tanh")),
     "train_fraction": ("choice", (0.1, 0.25, 0.5, 1.0)),
 }
+SEED_POLICIES = ("shared", "per-run")
+DEFAULT_SEED_POLICY = "shared"  # the paper's
 FIXED = {"layers": 3, "units": 16, "stride": 2, "epochs": 86, "epochs between checkpoints": 20, "batch size": 512}
 
 
@@ -65,13 +75,18 @@ def sample_configs(
     arch_name: str = "cnn",
     start: int = 0,
     train_fractions: tuple[float, ...] | None = None,
+    seeds: str = DEFAULT_SEED_POLICY,
 ) -> pd.DataFrame:
     """Runs `start`..`start + n - 1` of a seeded sample: the config.* columns and `modeldir`.
 
     train_fractions replaces Table 1's choices (for training sets too small for a batch at 0.1).
+    seeds: "shared" (config.random_seed = `seed` for every run, the paper's) or "per-run" (each run
+    draws its own).
     """
     if n < 0 or start < 0:
         raise ValueError(f"n and start must be non-negative, got n={n}, start={start}")
+    if seeds not in SEED_POLICIES:
+        raise ValueError(f"seeds must be one of {SEED_POLICIES}, got {seeds!r}")
     space = dict(SPACE)
     if train_fractions is not None:
         space["train_fraction"] = ("choice", tuple(train_fractions))
@@ -80,6 +95,7 @@ def sample_configs(
     for index in range(start, start + n):
         rng = np.random.default_rng([seed, dataset_key, index])
         drawn = {name: _draw(rng, kind, values) for name, (kind, values) in space.items()}
+        own_seed = int(rng.integers(2**31 - 1))  # drawn under both policies: the other draws stay the same
         rows.append(
             {
                 **{f"config.{k}": v for k, v in drawn.items()},
@@ -89,7 +105,7 @@ def sample_configs(
                 "config.epochs_between_checkpoints": epochs_between_checkpoints,
                 "config.num_layers": arch.num_layers,
                 "config.num_units": arch.num_units,
-                "config.random_seed": int(rng.integers(2**31 - 1)),
+                "config.random_seed": own_seed if seeds == "per-run" else int(seed),
                 "modeldir": run_id(dataset, seed, index, arch_name),
             }
         )

@@ -1,76 +1,408 @@
-"""The benchmark split later work uses on the Small CNN Zoo (NFN protocol, Zhou et al. 2023).
+"""The benchmark later work uses on the Small CNN Zoo: the NFN split, StatNN as published, our GBM,
+and the zoo in PyTorch layout for other frameworks.
 
-Protocol (as described in FACTS.md): keep each run's checkpoint at the final epoch (step == 86 in
-the released zoo; runs that stopped early have none), order those rows with a fixed shuffle, put
-the last half in test, and split the first half 80/20 into train/val with random.Random(0). Model
-selection on val Kendall tau; the metric is Kendall tau-b, reported next to its tie ceiling
-(zoolib.evaluation.tau_ceiling: the tau-b of a perfect, tie-free ranker; FACTS.md: many SVHN-GS ReLU
-nets sit exactly at the majority-class accuracy, so the ceiling there is well below 1).
+Source: Zhou et al., "Permutation Equivariant Neural Functionals" (NeurIPS 2023, arXiv 2302.14040)
+and their repository github.com/AllanYangZhou/nfn (MIT licence), commit ce78322:
+experiments/data_utils.py (ZooDataset), experiments/predict_gen.py (training and model selection),
+experiments/models.py (StatNet), nfn/layers/misc_layers.py (StatFeaturizer) and
+experiments/predict_gen_configs/ (main.yaml, nfnet/stat.yaml). Later work (neural graphs, ScaleGMN,
+Monomial-NFN, ...) loads the zoo with copies of ZooDataset and the same split files.
 
-One departure, stated wherever the split is used: the NFN code orders the rows with a fixed shuffle
-file that we do not have. We use a seeded NumPy permutation instead (`np.random.default_rng(seed)`,
-seed 0), so the split SIZES match the published ones but the MEMBERS differ from NFN's; numbers are
-comparable in distribution, not net for net.
+The protocol (`nfn_split`), on a released zoo with its split file (`zoolib zoo download` puts it
+beside the zoo): order the rows by the file as `pandas.read_csv(file, header=None)` reads it (the
+file's first line `0` is data, so row 0 comes twice), keep rows with `step == 86`, test = positions
+int(n / 2).. n - 1, the first half shuffled with `random.Random(0)`, its first 80 % train and the
+rest val. On a zoo without a split file (a zoo zoolib generated) the same halves are taken from the
+final checkpoint of every run that completed its schedule (`final_rows`, whatever the last epoch
+is), ordered by a seeded permutation: the same procedure, NOT the benchmark's members.
+Activation subsets come in both conventions: ScaleGMN splits and then keeps one activation in each
+part ('split-then-filter'), Monomial-NFN keeps one activation and then splits ('filter-then-split').
+
+StatNN (`statnn_features`, `StatNN`): per conv/dense layer the kernel and then the bias, 7
+statistics each (mean, unbiased variance, quantiles 0, .25, .5, .75, 1: 56 inputs for the paper's
+CNN, not normalised); an MLP 56 -> 1000 -> 1000 -> 1 with ReLU and a sigmoid output, BCE loss, Adam
+lr 1e-3, batch 8, 50 epochs; after each epoch the val Kendall tau is computed and the epoch with
+the best one is kept; test once. Our GBM sees the same 56 statistics, its settings chosen by a small
+random search on val tau. Both report test Kendall tau-b with a bootstrap interval and the tie
+ceiling (`zoolib.metrics.tau_ceiling`: the best tau-b of a ranker without ties of its own).
 """
 
 from __future__ import annotations
 
 import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
 
+from zoolib.metrics import kendall_tau, score
+from zoolib.zoo import Zoo, dataset_of, parse_shape
+
+FINAL_STEP = 86
+"""The step NFN-style loaders keep: the last checkpoint of the released zoo's 86-epoch schedule."""
+SUBSET_RULES = ("split-then-filter", "filter-then-split")
+PARTS = ("train", "val", "test")
+STATISTICS = ("mean", "var", "q0", "q25", "q50", "q75", "q100")
 PUBLISHED_SPLIT_SIZES = {"cifar10": (12_000, 3_000, 15_000), "svhn_cropped": (11_995, 2_999, 14_994)}
 PUBLISHED_TAU = pd.DataFrame(
     {"cifar10": [0.915, 0.922, 0.934, 0.935], "svhn_cropped": [0.843, 0.856, 0.931, 0.872]},
     index=pd.Index(["StatNN", "NFN_NP", "NFN_HNP", "NG-T"], name="method"),
 )
-"""Kendall tau-b on the test split as published (NG-T from a secondary source)."""
+"""Test Kendall tau-b as published: NFN paper Table 2 (StatNN, NFN_NP, NFN_HNP); NG-T from a secondary source."""
 
 
 def final_rows(metrics: pd.DataFrame) -> np.ndarray:
-    """Row positions of checkpoints at the run's final epoch (config.epochs, else the zoo's last step)."""
+    """Row positions of checkpoints at the run's final epoch (config.epochs, else the zoo's last step).
+
+    A run that stopped early (diverged) has no such row, as in the released zoo it has no step 86.
+    """
     steps = metrics["step"].to_numpy()
     final = metrics["config.epochs"].to_numpy() if "config.epochs" in metrics else np.full(len(steps), steps.max())
     return np.flatnonzero(steps == final)
 
 
-def nfn_split(metrics: pd.DataFrame, activation: str | None = None, seed: int = 0) -> dict[str, np.ndarray]:
-    """Row positions (into `metrics`) of the NFN protocol's train, val and test nets.
-
-    The split is made on all final-epoch rows; `activation` ('relu' or 'tanh') then keeps only those
-    nets in each part, so a net sits on the same side whichever subset is asked for.
-    """
-    rows = final_rows(metrics)
-    if rows.size < 4:
+def read_split_file(path: str | Path, n_rows: int) -> np.ndarray:
+    """The row order of an NFN split file, leading 0 included, checked against a zoo of `n_rows` rows."""
+    path = Path(path)
+    order = pd.read_csv(path, header=None).to_numpy().ravel()
+    if not np.issubdtype(order.dtype, np.integer) or order.size < 2 or order[0] != 0:
+        raise ValueError(f"{path}: not an NFN split file (one integer per line: 0, then a permutation of the rows)")
+    rest = order[1:]
+    if rest.size != n_rows or rest.min() < 0 or (np.bincount(rest, minlength=n_rows) != 1).any():
         raise ValueError(
-            f"only {rows.size} rows at the final epoch; the NFN split needs final checkpoints "
-            "(step == config.epochs) of at least 4 runs"
+            f"{path}: its {rest.size} lines after the leading 0 are not a permutation of the zoo's {n_rows} "
+            "rows; a split file belongs to one released zoo (cifar10, svhn, mnist, fashion_mnist)"
         )
-    order = rows[np.random.default_rng(seed).permutation(rows.size)]
-    half = int(0.5 * rows.size)
-    first = order[:half].tolist()
+    return order
+
+
+def nfn_positions(n: int) -> dict[str, np.ndarray]:
+    """The NFN halves of n ordered nets: test the last half, the first shuffled by Random(0), 80 % train."""
+    half = int(0.5 * n)
+    first = list(range(half))
     random.Random(0).shuffle(first)
-    n_train = int(0.8 * len(first))
-    split = {"train": np.array(first[:n_train]), "val": np.array(first[n_train:]), "test": order[half:]}
+    cut = int(0.8 * half)
+    return {"train": np.array(first[:cut], dtype=np.int64), "val": np.array(first[cut:], dtype=np.int64),
+            "test": np.arange(half, n, dtype=np.int64)}
+
+
+def _finite(weights: np.ndarray, rows: np.ndarray, chunk_rows: int = 8192) -> np.ndarray:
+    """Whether each of `rows` has only finite weights (read chunk by chunk)."""
+    return np.concatenate([np.isfinite(np.asarray(weights[rows[i : i + chunk_rows]])).all(axis=1)
+                           for i in range(0, len(rows), chunk_rows)] or [np.ones(0, bool)])
+
+
+@dataclass(frozen=True)
+class NFNSplit:
+    """Members of the protocol's parts: row positions into weights.npy, in the protocol's order."""
+
+    parts: dict[str, np.ndarray]
+    source: str
+    benchmark: bool
+    dropped_nonfinite: int = 0
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        return tuple(len(self.parts[p]) for p in PARTS)
+
+    def label(self) -> str:
+        """What a table says about the split, e.g. 'NFN benchmark split (cifar10_split.csv)'."""
+        if self.benchmark:
+            return f"NFN benchmark split ({self.source})"
+        return f"NFN protocol on this zoo, NOT the benchmark ({self.source})"
+
+    def frame(self) -> pd.DataFrame:
+        """One row per member: part and row (index into weights.npy), parts in order train, val, test."""
+        return pd.DataFrame({"part": np.repeat(PARTS, self.sizes),
+                             "row": np.concatenate([self.parts[p] for p in PARTS])})
+
+
+def split_file_beside(zoo: Zoo) -> Path | None:
+    """The NFN split file `zoolib zoo download` stored beside a released zoo, or None if there is none."""
+    from zoolib.release import SPLIT_FILES
+
+    if zoo.path is None or "config.dataset" not in zoo.metrics:
+        return None
+    dataset = dataset_of(zoo)
+    path = Path(zoo.path).parent / SPLIT_FILES[dataset][0]
+    return path if path.is_file() else None
+
+
+def nfn_split(zoo: Zoo, split_file: str | Path | None = None, activation: str | None = None,
+              subset_rule: str = "split-then-filter", seed: int = 0) -> NFNSplit:
+    """The NFN protocol's train, val and test members of a zoo.
+
+    With a split file (given, or beside the zoo where `zoolib zoo download` puts it) it is NFN's
+    procedure row for row; without one, the final checkpoints (`final_rows`) in a seeded order, labelled
+    as not the benchmark. `activation` ('relu' or 'tanh') keeps only those nets, by `subset_rule`.
+    """
+    if subset_rule not in SUBSET_RULES:
+        raise ValueError(f"subset_rule must be one of {SUBSET_RULES}, got {subset_rule!r}")
+    metrics = zoo.metrics
     if activation is not None:
         if "config.activation" not in metrics:
-            raise ValueError("activation subset asked for, but the metrics have no config.activation column")
+            raise ValueError(f"{zoo.path}: activation subset asked for, but the metrics have no config.activation column")
         acts = metrics["config.activation"].astype(str).to_numpy()
         if activation not in set(acts):
             raise ValueError(f"no {activation!r} nets; the zoo's activations are {sorted(set(acts))}")
-        split = {name: part[acts[part] == activation] for name, part in split.items()}
-    return split
-
-
-def check_split_sizes(split: dict[str, np.ndarray], dataset: str) -> dict[str, object]:
-    """Compare split sizes with the published NFN ones; `match` is None where none were published."""
-    sizes = tuple(len(split[name]) for name in ("train", "val", "test"))
-    published = PUBLISHED_SPLIT_SIZES.get(dataset)
-    match = None if published is None else sizes == published
-    if match is None:
-        message = f"{dataset}: split sizes {sizes}; no published NFN sizes to compare with"
+    split_file = split_file if split_file is not None else split_file_beside(zoo)
+    dropped = 0
+    if split_file is not None:
+        order = read_split_file(split_file, len(zoo))
+        steps = metrics["step"].to_numpy()
+        ordered = order[steps[order] == FINAL_STEP]
+        if ordered.size == 0:
+            raise ValueError(
+                f"{zoo.path}: no checkpoint at step {FINAL_STEP} (its last epoch is {steps.max()}); the NFN split "
+                f"keeps step == {FINAL_STEP} as their loader does, so it applies to the released zoo only"
+            )
+        bad = int((~_finite(zoo.weights, ordered)).sum())
+        if bad:
+            raise ValueError(f"{zoo.path}: {bad} step-{FINAL_STEP} rows hold NaN/Inf weights; NFN's loader asserts none do")
+        source, benchmark = Path(split_file).name, True
     else:
-        message = f"{dataset}: split sizes {sizes} {'match' if match else 'DIFFER FROM'} the published {published}"
-    return {"dataset": dataset, "sizes": sizes, "published": published, "match": match, "message": message}
+        rows = final_rows(metrics)
+        finite = _finite(zoo.weights, rows)
+        rows, dropped = rows[finite], int((~finite).sum())
+        ordered = rows[np.random.default_rng(seed).permutation(rows.size)]
+        source, benchmark = f"final checkpoints of {rows.size} runs in a seeded order, seed {seed}", False
+    if activation is not None and subset_rule == "filter-then-split":
+        ordered = ordered[acts[ordered] == activation]
+    parts = {name: ordered[pos] for name, pos in nfn_positions(ordered.size).items()}
+    if activation is not None and subset_rule == "split-then-filter":
+        parts = {name: members[acts[members] == activation] for name, members in parts.items()}
+    if activation is not None:
+        source += f"; {activation} nets only, {subset_rule}"
+    empty = [name for name in PARTS if len(parts[name]) == 0]
+    if empty:
+        raise ValueError(f"{zoo.path}: the {empty} part(s) are empty ({ordered.size} nets in all); use a larger zoo")
+    return NFNSplit(parts, source, benchmark, dropped)
 
+
+def check_split_sizes(split: NFNSplit, dataset: str) -> dict[str, object]:
+    """Compare split sizes with the published NFN ones; `match` is None where none were published."""
+    published = PUBLISHED_SPLIT_SIZES.get(dataset)
+    match = None if published is None else split.sizes == published
+    if match is None:
+        message = f"{dataset}: split sizes {split.sizes}; no published NFN sizes to compare with"
+    else:
+        message = f"{dataset}: split sizes {split.sizes} {'match' if match else 'DIFFER FROM'} the published {published}"
+    return {"dataset": dataset, "sizes": split.sizes, "published": published, "match": match, "message": message}
+
+
+def _tensors(layout: pd.DataFrame) -> list[tuple[str, str, int, int, tuple[int, ...]]]:
+    """(layer, 'kernel' or 'bias', start, stop, shape) in layout order; other tensors are refused."""
+    out = []
+    for row in layout.sort_values("start_idx").itertuples():
+        layer, _, variable = str(row.varname).rpartition("/")
+        kind = variable.split(":")[0]
+        if kind not in ("kernel", "bias"):
+            raise ValueError(
+                f"layout tensor {row.varname!r} is neither a kernel nor a bias; the NFN loader and StatNN "
+                "handle conv and dense layers only (no batch-norm zoos)"
+            )
+        out.append((layer, kind, int(row.start_idx), int(row.end_idx), parse_shape(row.shape)))
+    return out
+
+
+def _chunks(weights: np.ndarray, rows: np.ndarray, chunk_rows: int):
+    """(start, float32 block of weights[rows[start:start + chunk_rows]]) over `rows`: memory bounded."""
+    for start in range(0, len(rows), chunk_rows):
+        yield start, np.asarray(weights[rows[start : start + chunk_rows]], dtype=np.float32)
+
+
+def statnn_feature_names(layout: pd.DataFrame) -> list[str]:
+    """'layer{i}.{kernel|bias}.{mean|var|q0|q25|q50|q75|q100}': per layer the kernel, then the bias."""
+    layers = list(dict.fromkeys(layer for layer, *_ in _tensors(layout)))
+    return [f"layer{i}.{kind}.{stat}" for i in range(len(layers)) for kind in ("kernel", "bias") for stat in STATISTICS]
+
+
+def statnn_features(zoo: Zoo, rows: np.ndarray, chunk_rows: int = 8192) -> pd.DataFrame:
+    """StatNN's inputs of the given rows (NFN's StatFeaturizer): per layer kernel then bias, 7 statistics.
+
+    Mean, unbiased variance and the quantiles 0, .25, .5, .75, 1 (linear interpolation, as
+    torch.quantile) of every tensor; float32 as in NFN. Read from the memory map chunk by chunk.
+    """
+    rows = np.asarray(rows)
+    tensors = _tensors(zoo.layout)
+    layers = list(dict.fromkeys(layer for layer, *_ in tensors))
+    spans = {(layer, kind): (start, stop) for layer, kind, start, stop, _ in tensors}
+    out = np.empty((len(rows), 14 * len(layers)), np.float32)
+    for start, block in _chunks(zoo.weights, rows, chunk_rows):
+        columns = []
+        for layer in layers:
+            for kind in ("kernel", "bias"):
+                lo, hi = spans[(layer, kind)]
+                t = block[:, lo:hi]
+                q = np.quantile(t, [0, 0.25, 0.5, 0.75, 1], axis=1).T
+                columns += [t.mean(axis=1, keepdims=True), t.var(axis=1, ddof=1, keepdims=True), q]
+        out[start : start + len(block)] = np.hstack(columns)
+    return pd.DataFrame(out, columns=statnn_feature_names(zoo.layout))
+
+
+class StatNN(RegressorMixin, BaseEstimator):
+    """NFN's StatNet baseline in Keras: an MLP (hidden x 2, ReLU, sigmoid output) on StatNN's statistics.
+
+    Trained as published: BCE loss, Adam (lr 1e-3, eps 1e-8 as PyTorch), batch 8, `epochs` epochs,
+    PyTorch's default initialisation of linear layers, inputs not normalised. After every epoch the
+    Kendall tau on the validation rows is computed; the weights of the best epoch are kept
+    (`best_epoch_`, `val_tau_` per epoch). `fit` seeds Python, NumPy and TensorFlow with `seed`.
+    """
+
+    def __init__(self, hidden: int = 1000, epochs: int = 50, batch_size: int = 8, learning_rate: float = 1e-3,
+                 seed: int = 0):
+        self.hidden = hidden
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.seed = seed
+
+    def fit(self, X, y, X_val=None, y_val=None) -> "StatNN":
+        import keras  # here: TensorFlow takes seconds to load
+
+        if X_val is None:
+            raise ValueError("StatNN keeps the epoch with the best validation tau: pass X_val and y_val to fit")
+        X, X_val = np.asarray(X, np.float32), np.asarray(X_val, np.float32)
+        y, y_val = np.asarray(y, np.float32), np.asarray(y_val, np.float64)
+        keras.utils.set_random_seed(self.seed)
+
+        def torch_linear(units: int, fan_in: int, activation: str):  # nn.Linear's default initialisation
+            bound = 1.0 / np.sqrt(fan_in)
+            return keras.layers.Dense(units, activation, kernel_initializer=keras.initializers.VarianceScaling(
+                1 / 3, "fan_in", "uniform"), bias_initializer=keras.initializers.RandomUniform(-bound, bound))
+
+        self.model_ = keras.Sequential([keras.Input((X.shape[1],)), torch_linear(self.hidden, X.shape[1], "relu"),
+                                        torch_linear(self.hidden, self.hidden, "relu"),
+                                        torch_linear(1, self.hidden, "sigmoid")])
+        self.model_.compile(keras.optimizers.Adam(self.learning_rate, epsilon=1e-8), "binary_crossentropy",
+                            steps_per_execution=32)
+        self.val_tau_, best, best_tau = [], None, -np.inf
+        for epoch in range(self.epochs):
+            self.model_.fit(X, y, batch_size=self.batch_size, epochs=1, shuffle=True, verbose=0)
+            tau = kendall_tau(y_val, self._predict(X_val))
+            self.val_tau_.append(tau)
+            if best is None or tau > best_tau:  # the first best epoch wins ties, as in NFN's `tau > best_tau`
+                best, best_tau, self.best_epoch_ = self.model_.get_weights(), np.nan_to_num(tau, nan=-np.inf), epoch
+        self.model_.set_weights(best)
+        return self
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict(X, batch_size=4096, verbose=0).ravel().astype(np.float64)
+
+    def predict(self, X) -> np.ndarray:
+        return self._predict(np.asarray(X, np.float32))
+
+
+def _fit_gbm(X: dict, y: dict, n_search: int, seed: int) -> tuple[BaseEstimator, str]:
+    from zoolib.predictors import random_search
+
+    model, trials = random_search("gbm", X["train"], y["train"], X["val"], y["val"], n_iter=n_search, seed=seed,
+                                  metric="kendall_tau")
+    best = trials.loc[trials["val_kendall_tau"].idxmax()]
+    return model, f"best of {n_search} settings on val tau (trial {int(best['trial'])}, val tau {best['val_kendall_tau']:.3f})"
+
+
+def run_benchmark(zoo: Zoo, split: NFNSplit, methods: tuple[str, ...] = ("statnn", "gbm"), statnn_epochs: int = 50,
+                  gbm_search: int = 8, n_bootstrap: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """StatNN and/or our GBM under a split: fit on train, choose on val tau, score the test part once.
+
+    One row per method: split label, sizes, test Kendall tau-b with its 95 % bootstrap interval, the tie
+    ceiling of the test part, R^2, how the model was chosen, and seconds (features excluded).
+    """
+    X = {p: statnn_features(zoo, split.parts[p]) for p in PARTS}
+    y = {p: zoo.metrics["test_accuracy"].to_numpy(float)[split.parts[p]] for p in PARTS}
+    out = []
+    for method in methods:
+        start = time.perf_counter()
+        if method == "statnn":
+            model = StatNN(epochs=statnn_epochs, seed=seed).fit(X["train"], y["train"], X["val"], y["val"])
+            chosen = f"epoch {model.best_epoch_ + 1} of {statnn_epochs} (best val tau {max(model.val_tau_):.3f})"
+            name = "StatNN (ours)"
+        elif method == "gbm":
+            model, chosen = _fit_gbm(X, y, gbm_search, seed)
+            name = "GBM (ours)"
+        else:
+            raise ValueError(f"unknown method {method!r}; expected 'statnn' or 'gbm'")
+        row = score(y["test"], model.predict(X["test"]), n_bootstrap, seed)
+        out.append({"method": name, "split": split.label(), "benchmark": split.benchmark,
+                    "n_train": split.sizes[0], "n_val": split.sizes[1], **row, "chosen": chosen,
+                    "seconds": time.perf_counter() - start})
+    return pd.DataFrame(out)
+
+
+@dataclass
+class TorchLayout:
+    """Weights and biases of some zoo rows in PyTorch layout, ready for `torch.from_numpy`.
+
+    weights[i]: conv kernels (B, out, in, kh, kw), dense kernels (B, out, in); biases[i]: (B, out);
+    layer i in layout order, as NFN's ZooDataset gives them. `rows` are the rows of weights.npy.
+    """
+
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+    test_accuracy: np.ndarray
+    metrics: pd.DataFrame
+    rows: np.ndarray
+
+
+_TO_TORCH = {4: (0, 4, 3, 1, 2), 2: (0, 2, 1), 1: (0, 1)}  # (B, *TF shape) -> (B, *PyTorch shape)
+
+
+def _torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """(kh, kw, in, out) -> (out, in, kh, kw); (in, out) -> (out, in); (out,) -> (out,)."""
+    return tuple(shape[axis - 1] for axis in _TO_TORCH[len(shape)][1:])
+
+
+def torch_layout(zoo: Zoo, rows: np.ndarray, chunk_rows: int = 4096) -> TorchLayout:
+    """The given rows in PyTorch layout, filled chunk by chunk from the memory map.
+
+    Peak memory is the result (the rows' own size) plus one chunk, not the whole weights file.
+    """
+    rows = np.asarray(rows)
+    tensors = _tensors(zoo.layout)
+    arrays = [np.empty((len(rows), *_torch_shape(shape)), np.float32) for *_, shape in tensors]
+    for start, block in _chunks(zoo.weights, rows, chunk_rows):
+        for out, (_, _, lo, hi, shape) in zip(arrays, tensors):
+            out[start : start + len(block)] = block[:, lo:hi].reshape(-1, *shape).transpose(_TO_TORCH[len(shape)])
+    kinds = [kind for _, kind, *_ in tensors]
+    metrics = zoo.metrics.iloc[rows].reset_index(drop=True)
+    return TorchLayout(weights=[a for a, k in zip(arrays, kinds) if k == "kernel"],
+                       biases=[a for a, k in zip(arrays, kinds) if k == "bias"],
+                       test_accuracy=metrics["test_accuracy"].to_numpy(np.float32), metrics=metrics, rows=rows)
+
+
+def save_npz(data: TorchLayout, out: str | Path) -> Path:
+    """Write weight_0.., bias_0.., test_accuracy and row (index into weights.npy) to an .npz, atomically."""
+    from zoolib.files import atomic_write
+
+    arrays = {f"weight_{i}": w for i, w in enumerate(data.weights)}
+    arrays |= {f"bias_{i}": b for i, b in enumerate(data.biases)}
+    with atomic_write(out) as tmp, open(tmp, "wb") as handle:  # a file object: np.savez adds no suffix
+        np.savez(handle, **arrays, test_accuracy=data.test_accuracy, row=data.rows)
+    return Path(out)
+
+
+def torch_dataset(data: TorchLayout):
+    """A `torch.utils.data.Dataset` over `data` (needs torch): item i is ((weights, biases), accuracy).
+
+    Each tensor gets a leading channel axis of 1, as NFN's ZooDataset gives it.
+    """
+    try:
+        import torch
+        from torch.utils.data import Dataset
+    except ImportError as err:
+        raise ImportError("torch_dataset needs PyTorch (pip install torch); the arrays of torch_layout do not") from err
+
+    class ZooDataset(Dataset):
+        def __len__(self) -> int:
+            return len(data.test_accuracy)
+
+        def __getitem__(self, i: int):
+            weights = tuple(torch.from_numpy(w[i][None]) for w in data.weights)
+            biases = tuple(torch.from_numpy(b[i][None]) for b in data.biases)
+            return (weights, biases), float(data.test_accuracy[i])
+
+    return ZooDataset()

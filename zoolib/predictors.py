@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.preprocessing import StandardScaler
+from tqdm.auto import tqdm
+
+from zoolib.metrics import kendall_tau, r2
 
 PREDICTORS = ("linear", "gbm", "dnn")
 
@@ -55,6 +58,8 @@ class LogitLinearRegressor(RegressorMixin, BaseEstimator):
     stops after `patience` iterations without improvement (checked every `eval_every` iterations).
     `alpha` is an L2 penalty on w.
     """
+
+    input_encoding = "onehot"  # categorical hyperparameters as one-hot columns
 
     def __init__(self, learning_rate: float = 0.02, max_iter: int = 3000, patience: int = 200,
                  eval_every: int = 10, alpha: float = 0.0):
@@ -111,6 +116,8 @@ class DNNRegressor(RegressorMixin, BaseEstimator):
     `fit` seeds Python, NumPy and TensorFlow globally with `seed` (keras.utils.set_random_seed).
     """
 
+    input_encoding = "onehot"
+
     def __init__(self, num_layers: int = 3, num_units: int = 128, learning_rate: float = 1e-3,
                  epochs: int = 200, batch_size: int = 256, patience: int = 20, seed: int = 0):
         self.num_layers = num_layers
@@ -151,6 +158,15 @@ class DNNRegressor(RegressorMixin, BaseEstimator):
         return np.clip(out, 0.0, 1.0)
 
 
+GBM_HISTOGRAM_POOL_MB = 2048
+"""Default cap (MiB) on LightGBM's histogram cache (its `histogram_pool_size`), a memory setting, not a
+model one: the trees are those of the paper's settings. Uncapped, LightGBM keeps a histogram per
+leaf and feature: with the paper's num_leaves (up to 7975) on the 4,970 raw weights that is tens of
+GiB (the Table 2 GBM on `weights` of a released-size zoo was killed at 24.3 GiB on a 24 GiB machine).
+Capped, a leaf whose parent's histogram was evicted is built from its rows instead of by subtraction:
+slower, same splits up to float rounding. -1 (GBMRegressor(histogram_pool_size=-1)) lifts the cap."""
+
+
 class GBMRegressor(RegressorMixin, BaseEstimator):
     """LightGBM regression (lightgbm.LGBMRegressor), early-stopped on the validation rows.
 
@@ -159,13 +175,18 @@ class GBMRegressor(RegressorMixin, BaseEstimator):
     validation L2 and the best iteration is used for prediction. `n_jobs` is 1 by default: on a busy
     2-core machine LightGBM's OpenMP threads wait on each other (measured: 74 s with every core vs
     12 s with one, 1,200 training rows); pass None to use every core of an idle machine.
+    `histogram_pool_size` (MiB) caps LightGBM's cache of per-leaf histograms (`GBM_HISTOGRAM_POOL_MB`
+    by default; -1: LightGBM's default, no cap, for a machine with the memory; see that constant).
     """
+
+    input_encoding = "category"  # LightGBM splits on pandas categorical columns
 
     def __init__(self, n_estimators: int = 4000, learning_rate: float = 0.03, num_leaves: int = 31,
                  max_depth: int = -1, max_bin: int = 255, min_child_weight: float = 1e-3,
                  min_child_samples: int = 20, subsample: float = 1.0, subsample_freq: int = 0,
                  colsample_bytree: float = 1.0, reg_lambda: float = 0.0, reg_alpha: float = 0.0,
-                 early_stopping_rounds: int = 100, seed: int = 0, n_jobs: int | None = 1):
+                 early_stopping_rounds: int = 100, seed: int = 0, n_jobs: int | None = 1,
+                 histogram_pool_size: float | None = None):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -181,12 +202,15 @@ class GBMRegressor(RegressorMixin, BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.seed = seed
         self.n_jobs = n_jobs
+        self.histogram_pool_size = histogram_pool_size
 
     def fit(self, X, y, X_val=None, y_val=None) -> "GBMRegressor":
         import lightgbm
 
         params = self.get_params()
         rounds, seed = params.pop("early_stopping_rounds"), params.pop("seed")
+        if params["histogram_pool_size"] is None:
+            params["histogram_pool_size"] = GBM_HISTOGRAM_POOL_MB
         self.model_ = lightgbm.LGBMRegressor(objective="regression", random_state=seed, verbose=-1, **params)
         fit_args = {}
         if X_val is not None:
@@ -246,13 +270,23 @@ def preset_params(name: str, dataset: str | None = None, preset: str = "paper") 
     return dict(PRESETS[name].get(dataset or "default", PRESETS[name]["default"]))
 
 
-def make_predictor(name: str, dataset: str | None = None, preset: str = "paper", seed: int = 0,
-                   **overrides) -> BaseEstimator:
-    """A predictor ('linear', 'gbm', 'dnn') with preset settings; keyword overrides win."""
-    params = {**preset_params(name, dataset, preset), **overrides}
-    if name != "linear":
+def make_predictor(predictor: str | BaseEstimator, dataset: str | None = None, preset: str = "paper",
+                   seed: int = 0, n_search: int = 0, **overrides) -> BaseEstimator:
+    """An unfitted predictor: a name ('linear', 'gbm', 'dnn') with preset settings (keyword overrides win),
+    with n_search > 0 a `RandomSearch` of n_search settings around `preset`; an estimator is returned as is."""
+    if not isinstance(predictor, str):
+        return predictor
+    if n_search:
+        return RandomSearch(predictor, n_search, seed, preset)
+    params = {**preset_params(predictor, dataset, preset), **overrides}
+    if predictor != "linear":
         params["seed"] = seed
-    return CLASSES[name](**params)
+    return CLASSES[predictor](**params)
+
+
+def input_encoding(estimator: BaseEstimator) -> str:
+    """How the estimator wants categorical inputs: 'category' (pandas categories) or 'onehot' (the default)."""
+    return getattr(estimator, "input_encoding", "onehot")
 
 
 def _sample(name: str, rng: np.random.Generator) -> dict:
@@ -279,9 +313,6 @@ def random_search(name: str, X_train, y_train, X_val, y_val, n_iter: int = 10, s
     `metric` is 'r2' or 'kendall_tau' on the validation rows. Returns the best fitted estimator and
     one row per trial (the settings, val_r2, val_kendall_tau).
     """
-    from zoolib.evaluation import kendall_tau, r2  # here: evaluation imports this module
-    from tqdm.auto import tqdm
-
     if metric not in ("r2", "kendall_tau"):
         raise ValueError(f"metric must be 'r2' or 'kendall_tau', got {metric!r}")
     rng = np.random.default_rng(seed)
@@ -316,6 +347,10 @@ class RandomSearch(RegressorMixin, BaseEstimator):
             self.name, X, y, X_val, y_val, self.n_iter, self.seed, self.preset, self.metric
         )
         return self
+
+    @property
+    def input_encoding(self) -> str:
+        return CLASSES[self.name].input_encoding
 
     def predict(self, X) -> np.ndarray:
         return self.best_estimator_.predict(X)

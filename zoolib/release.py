@@ -10,6 +10,7 @@ no half zoo behind; only an incomplete .part download stays, for the next run to
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import lzma
 import shutil
@@ -23,12 +24,13 @@ from pathlib import Path, PurePosixPath
 from tqdm.auto import tqdm
 
 from zoolib.cnn import parameter_layout
-from zoolib.paths import zoo_dir
+from zoolib.data import DATASETS
+from zoolib.files import atomic_write
+from zoolib.profiles import zoo_dir
 from zoolib.zoo import LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE, ZooFormatError, datasets_of, layout_table, read_zoo
 
 BASE_URL = "https://storage.googleapis.com/gresearch/smallcnnzoo-dataset"
-RELEASED_ROWS = {"mnist": 269_973, "fashion_mnist": 270_000, "cifar10": 270_000, "svhn_cropped": 269_892}
-DATASETS = tuple(RELEASED_ROWS)
+RELEASED_ROWS = {"mnist": 269_973, "fashion_mnist": 270_000, "cifar10": 270_000, "svhn_cropped": 269_892}  # per DATASETS
 CHUNK_BYTES = 1 << 20
 
 
@@ -214,7 +216,7 @@ def download_zoo(
 ) -> Path:
     """Download, check and install the released zoo of `dataset`; return its folder.
 
-    dest defaults to zoolib.paths.zoo_dir("released", dataset). A zoo already there that passes the
+    dest defaults to zoolib.profiles.zoo_dir("released", dataset). A zoo already there that passes the
     checks is kept (unless `force`). The archive comes from `archive` if given, else from
     `<dest parent>/<dataset>.tar.xz` if someone put it there, else from `base_url`.
     """
@@ -249,4 +251,66 @@ def download_zoo(
     except DownloadError as err:
         raise DownloadError(f"{err}\nThe download is complete in {part}; run the command again to install it.") from err
     part.unlink()
+    return dest
+
+
+# The NFN benchmark's split files (github.com/AllanYangZhou/nfn, MIT licence, pinned commit): file name,
+# bytes and sha256 per dataset. `download_split_file` stores one beside the zoo, where zoolib.nfn finds it.
+NFN_COMMIT = "ce783221fd7c511596220d805c7a5beccd764ee8"
+SPLIT_BASE_URL = f"https://raw.githubusercontent.com/AllanYangZhou/nfn/{NFN_COMMIT}/experiments/predict_gen_data_splits"
+SPLIT_FILES = {
+    "cifar10": ("cifar10_split.csv", 1_778_892, "04fb71937dc796fc64f6306457de9d95f0d2d8a343db856213b965a4953a4f67"),
+    "svhn_cropped": ("svhn_split.csv", 1_778_136, "c1dcfc521f38071bb4ac2af4866a38a4d2d468630ef60bb70f9ae75c681fc60c"),
+    "mnist": ("mnist_split.csv", 1_778_703, "b516aea9d62a8c8f2acb5b92abfedc4c1f0c2f6f9afd716835ec75103c25cf3b"),
+    "fashion_mnist": ("fashion_mnist_split.csv", 1_778_892,
+                      "0d13165d28963acdac000d3d033da58b5719920f7d19aadf310173823053b021"),
+}
+
+
+def split_file_problem(path: Path, size: int, sha256: str) -> str | None:
+    """Why `path` is not the expected split file (size, then sha256), or None if it is."""
+    got = path.stat().st_size
+    if got != size:
+        return f"{path}: {got} bytes, the NFN split file has {size}"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return None if digest == sha256 else f"{path}: sha256 {digest}, expected {sha256}"
+
+
+def download_split_file(dataset: str, zoo: str | Path | None = None, base_url: str = SPLIT_BASE_URL,
+                        local: str | Path | None = None, expected: tuple[int, str] | None = None) -> Path:
+    """Fetch (resumable) or copy the NFN split file of `dataset`, check it, store it beside the zoo folder.
+
+    `zoo` defaults to zoolib.profiles.zoo_dir("released", dataset); the file lands in its parent under
+    NFN's name (e.g. svhn_split.csv). `local` is a copy to use instead of downloading. `expected` is
+    (bytes, sha256), by default the published file's. A checked file already in place is kept.
+    """
+    _check_dataset(dataset)
+    name, size, sha256 = SPLIT_FILES[dataset]
+    size, sha256 = expected or (size, sha256)
+    dest = (Path(zoo) if zoo is not None else zoo_dir("released", dataset)).parent / name
+    url = f"{base_url.rstrip('/')}/{name}"
+    if dest.is_file() and split_file_problem(dest, size, sha256) is None:
+        return dest
+    if local is not None:
+        local = Path(local)
+        if not local.is_file():
+            raise DownloadError(f"--split-file {local}: no such file; download {url} and pass its path")
+        problem = split_file_problem(local, size, sha256)
+        if problem:
+            raise DownloadError(f"{problem}: not the NFN split file of {dataset}; get a good copy of {url}")
+        with atomic_write(dest) as tmp:
+            shutil.copyfile(local, tmp)
+        return dest
+    part = dest.with_name(f"{name}.part")
+    try:
+        fetch(url, part)
+    except HostUnreachable as err:
+        raise HostUnreachable(
+            f"{err}. Is this machine offline? Download {url} elsewhere and pass it with --split-file FILE"
+        ) from err
+    problem = split_file_problem(part, size, sha256)
+    if problem:
+        part.unlink()
+        raise DownloadError(f"{problem}; the downloaded file was deleted: run the command again to retry")
+    part.rename(dest)
     return dest

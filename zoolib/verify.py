@@ -10,23 +10,15 @@ layout, preprocessing and network match the paper's.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from zoolib.cnn import Architecture, KINDS, build_model, parameter_layout, set_flat_parameters
 from zoolib.data import IMAGE_SIZE
-from zoolib.zoo import Zoo, ZooFormatError, datasets_of, layout_table
-
-
-def zoo_dataset(zoo: Zoo) -> str:
-    """The one dataset named in the zoo's config.dataset column."""
-    if "config.dataset" not in zoo.metrics:
-        raise ZooFormatError(f"{zoo.path}: metrics have no config.dataset column; cannot tell which test set to use")
-    names = datasets_of(zoo.metrics)
-    if len(names) != 1 or names[0] not in IMAGE_SIZE:
-        raise ZooFormatError(f"{zoo.path}: config.dataset holds {names}; expected one of {sorted(IMAGE_SIZE)}")
-    return names[0]
+from zoolib.zoo import GENERATION_FILE, Zoo, ZooFormatError, dataset_of, generation_info, layout_table
 
 
 def _config_value(zoo: Zoo, column: str, default):
@@ -39,8 +31,17 @@ def _config_value(zoo: Zoo, column: str, default):
 
 
 def zoo_architecture(zoo: Zoo, input_size: int) -> Architecture:
-    """The architecture of the zoo's nets (config.dnn_architecture/num_layers/num_units), checked
-    against the zoo's layout.csv."""
+    """The architecture of the zoo's nets, checked against the zoo's layout.csv.
+
+    A zoo made by `zoolib zoo generate` records its full architecture (padding, stride ... included) in
+    generation.json; otherwise (the released zoo) it is read from config.dnn_architecture / num_layers /
+    num_units with the paper's defaults for the rest.
+    """
+    if zoo.path is not None and (zoo.path / GENERATION_FILE).is_file():
+        recorded = generation_info(zoo.path).get("spec", {}).get("arch")
+        if recorded:
+            arch = Architecture.from_string(recorded)
+            return _matching_layout(zoo, dataclasses.replace(arch, input_size=input_size))
     default = Architecture()
     kind = str(_config_value(zoo, "config.dnn_architecture", default.kind))
     if kind not in KINDS:
@@ -51,7 +52,11 @@ def zoo_architecture(zoo: Zoo, input_size: int) -> Architecture:
         num_units=int(_config_value(zoo, "config.num_units", default.num_units)),
         input_size=input_size,
     )
+    return _matching_layout(zoo, arch)
 
+
+def _matching_layout(zoo: Zoo, arch: Architecture) -> Architecture:
+    """`arch` if the zoo's layout.csv is its layout, else a ZooFormatError naming both."""
     if not layout_table(zoo.layout).equals(layout_table(parameter_layout(arch))):
         raise ZooFormatError(
             f"{zoo.path}: layout.csv does not match the layout of {arch.to_string()} "
@@ -66,12 +71,11 @@ def load_test_set(zoo: Zoo, allow_mnist_subset: bool = False, test_images: int |
     supplies both settings unless given; a data source differing from the recorded one is a warning
     printed by the caller (returned as the second value, else None)."""
     from zoolib.data import load_dataset
-    from zoolib.generate import GENERATION_FILE, generation_info
 
     made = zoo.path is not None and (zoo.path / GENERATION_FILE).is_file()
     info = generation_info(zoo.path) if made else {}
     spec = info.get("spec", {})
-    data = load_dataset(zoo_dataset(zoo), allow_mnist_subset=allow_mnist_subset or bool(spec.get("allow_mnist_subset")))
+    data = load_dataset(dataset_of(zoo), allow_mnist_subset=allow_mnist_subset or bool(spec.get("allow_mnist_subset")))
     test_images = test_images if test_images is not None else spec.get("test_images")
     if test_images is not None:
         data = data.subset(n_test=test_images)
@@ -118,7 +122,7 @@ def verify_zoo(zoo: Zoo, data, n: int = 20, seed: int = 0, tolerance_images: flo
     """Re-evaluate n sampled checkpoints of `zoo` on `data` (a zoolib.data.Dataset: name, x_test,
     y_test); return one row per net: recorded and measured accuracy, their difference in accuracy and
     in test images, and `ok` (|difference| <= tolerance_images test images)."""
-    dataset = zoo_dataset(zoo)
+    dataset = dataset_of(zoo)
     if data.name != dataset:
         raise ValueError(f"the zoo holds {dataset} nets but the test set given is {data.name}")
     arch = zoo_architecture(zoo, IMAGE_SIZE[dataset])
@@ -165,3 +169,47 @@ def failures(report: pd.DataFrame) -> list[str]:
         for r in report.itertuples()
         if not r.ok
     ]
+
+
+SCALED_INITIALIZERS = ("RandomNormal", "TruncatedNormal")  # draws scale with config.init_std
+
+
+def initial_structure(zoo: Zoo, signature_columns: int = 8) -> pd.DataFrame:
+    """Do runs with the same initializer start from the same draws (the paper's one shared seed)?
+
+    One row per config.w_init over the epoch-0 rows: runs, distinct starts, runs in the most common
+    start, and `shared` (one start for all runs). RandomNormal and TruncatedNormal rows are divided by
+    config.init_std first: with a shared seed they are the same draws scaled by init_std. Starts are
+    grouped by a few kernel entries, then each member is compared with its group's first row in full
+    (equal up to float32 round-off of the scaling).
+    """
+    metrics = zoo.metrics
+    missing = [c for c in ("config.w_init", "step") if c not in metrics]
+    if missing:
+        raise ZooFormatError(f"{zoo.path}: metrics lack {missing}; cannot compare initial weights")
+    first = np.flatnonzero(metrics["step"].to_numpy().astype(int) == 0)
+    if first.size == 0:
+        raise ZooFormatError(f"{zoo.path}: no epoch-0 rows (step 0); the initial weights were not saved")
+    kernels = zoo.layout[zoo.layout["varname"].str.endswith("kernel:0")]
+    start = int(kernels["start_idx"].iloc[0])
+    columns = np.arange(start, min(start + signature_columns, int(kernels["end_idx"].iloc[0])))
+    report = []
+    w_inits = metrics["config.w_init"].to_numpy()[first]
+    for w_init in sorted(set(w_inits)):
+        positions = first[w_inits == w_init]
+        weights = np.asarray(zoo.weights[positions], np.float64)
+        scaled = w_init in SCALED_INITIALIZERS
+        if scaled:
+            weights /= metrics["config.init_std"].to_numpy(np.float64)[positions, None]
+        _, group = np.unique(np.round(weights[:, columns], 3), axis=0, return_inverse=True)
+        group = group.ravel()
+        tolerance = dict(rtol=1e-5, atol=1e-6) if scaled else dict(rtol=0, atol=0)
+        starts, sizes = 0, []
+        for g in np.unique(group):
+            members = weights[group == g]
+            same = np.array([np.allclose(row, members[0], **tolerance) for row in members])
+            starts += 1 + int((~same).sum())
+            sizes.append(int(same.sum()))
+        report.append({"w_init": w_init, "runs": len(positions), "starts": starts, "largest": max(sizes),
+                       "scaled_by_init_std": scaled, "shared": starts == 1})
+    return pd.DataFrame(report)

@@ -1,4 +1,4 @@
-"""The Small CNN Zoo on disk: read, validate, write, select checkpoints and split by run.
+"""The Small CNN Zoo on disk: read, validate, write, select checkpoints; collections of zoos.
 
 A zoo directory holds three files, as released:
 - weights.npy: float32 (rows, num_parameters), one network at one checkpoint per row (memory-mapped);
@@ -8,18 +8,24 @@ A zoo directory holds three files, as released:
 
 from __future__ import annotations
 
+import json
+import mmap
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from zoolib.data import DATASETS
+from zoolib.files import atomic_write
+
 WEIGHTS_FILE = "weights.npy"
 METRICS_FILE = "metrics.csv.gz"
 LAYOUT_FILE = "layout.csv"
+GENERATION_FILE = "generation.json"  # how zoolib made a zoo (zoolib.generate)
+INDEX_FILE = "architectures.csv"  # a collection folder of one zoo per architecture
+ZOO_FILES = (WEIGHTS_FILE, METRICS_FILE, LAYOUT_FILE)
 
 CONFIG_COLUMNS = [
     "config.activation",
@@ -72,20 +78,16 @@ class Zoo:
         return sorted(int(s) for s in self.metrics["step"].unique())
 
     def take(self, rows: np.ndarray) -> "Zoo":
-        """Sub-zoo of the given row positions (order kept; loads those weights into memory)."""
+        """Sub-zoo of the given row positions (order kept; loads those weights into memory, see `read_rows`)."""
         rows = np.asarray(rows)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
         return Zoo(
-            weights=np.asarray(self.weights[rows]),
+            weights=read_rows(self.weights, rows),
             metrics=self.metrics.iloc[rows].reset_index(drop=True),
             layout=self.layout,
             path=self.path,
         )
-
-    def select(self, step: str | int = "final") -> "Zoo":
-        """Checkpoints to keep: 'final' (each run's last row), 'all', or an epoch number."""
-        return self.take(select_rows(self.metrics, step))
 
     def tensor(self, varname: str) -> np.ndarray:
         """One parameter tensor of every row, shaped (rows, *shape); varname as in layout.csv."""
@@ -127,11 +129,54 @@ def select_rows(metrics: pd.DataFrame, step: str | int = "final") -> np.ndarray:
     return rows
 
 
+def page_dropper(weights: np.ndarray):
+    """A function (start, stop) that hands back the mapped pages of those rows of a memmapped array.
+
+    Pages of a memory-mapped file count in the process's resident memory until unmapped; dropping
+    them after each chunk keeps a pass over a 5 GiB file at the memory of a few chunks (the kernel
+    keeps them in its page cache, so a second pass still reads from memory). A no-op for arrays in
+    memory and for maps that are not read-only.
+    """
+    mapped = getattr(weights, "_mmap", None)  # np.memmap keeps its mmap.mmap here
+    read_only = getattr(weights, "mode", None) == "r"  # dropping pages of a copy-on-write map loses edits
+    usable = isinstance(mapped, mmap.mmap) and read_only and weights.flags.c_contiguous
+    if not (usable and hasattr(mmap, "MADV_DONTNEED")):
+        return lambda start, stop: None
+    offset = weights.ctypes.data - np.frombuffer(mapped, np.uint8).ctypes.data
+    row_bytes = weights.strides[0]
+
+    def drop(start: int, stop: int) -> None:
+        lo = (offset + start * row_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
+        hi = (offset + stop * row_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
+        if hi > lo:
+            mapped.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
+    return drop
+
+
+def read_rows(weights: np.ndarray, rows: np.ndarray, chunk_rows: int = 4096) -> np.ndarray:
+    """weights[rows] as an array in memory, gathered chunk by chunk from a memory map.
+
+    Memory: the result plus one chunk; the mapped pages a chunk touched are handed back after it
+    (`page_dropper`), so taking the 30,000 final rows of a 5 GiB released zoo costs ~0.6 GiB.
+    """
+    rows = np.asarray(rows, dtype=np.intp)
+    out = np.empty((len(rows), *weights.shape[1:]), weights.dtype)
+    drop = page_dropper(weights)
+    for start in range(0, len(rows), chunk_rows):
+        part = rows[start : start + chunk_rows]
+        out[start : start + len(part)] = weights[part]
+        drop(int(part.min()), int(part.max()) + 1)
+    return out
+
+
 def finite_rows(weights: np.ndarray, chunk_rows: int = 16384) -> np.ndarray:
-    """Boolean mask of rows whose parameters are all finite (read in chunks, memory bounded)."""
+    """Boolean mask of rows whose parameters are all finite (read in chunks, mapped pages handed back)."""
     mask = np.empty(len(weights), dtype=bool)
+    drop = page_dropper(weights)
     for start in range(0, len(weights), chunk_rows):
         mask[start : start + chunk_rows] = np.isfinite(weights[start : start + chunk_rows]).all(axis=1)
+        drop(start, start + chunk_rows)
     return mask
 
 
@@ -140,30 +185,6 @@ def drop_nonfinite(zoo: Zoo) -> tuple[Zoo, int]:
     mask = finite_rows(zoo.weights)
     dropped = int((~mask).sum())
     return (zoo if dropped == 0 else zoo.take(mask)), dropped
-
-
-def split_runs(
-    runs: pd.Series | np.ndarray,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.5,
-    seed: int = 0,
-) -> np.ndarray:
-    """Label every row 'train', 'val' or 'test' so that all rows of one run share a label.
-
-    Runs (not rows) are shuffled with `seed`; the first `test_fraction` of runs go to test, the next
-    `val_fraction` to validation (carved out of the training runs), the rest to train.
-    """
-    if not (0 <= val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
-        raise ValueError(f"bad split fractions: val {val_fraction}, test {test_fraction}")
-    codes, unique_runs = pd.factorize(pd.Series(runs), sort=True)
-    order = np.random.default_rng(seed).permutation(len(unique_runs))
-    n_test = int(round(test_fraction * len(unique_runs)))
-    n_val = int(round(val_fraction * len(unique_runs)))
-    run_label = np.empty(len(unique_runs), dtype=object)
-    run_label[order[:n_test]] = "test"
-    run_label[order[n_test : n_test + n_val]] = "val"
-    run_label[order[n_test + n_val :]] = "train"
-    return run_label[codes].astype(str)
 
 
 def read_layout(path: str | os.PathLike) -> pd.DataFrame:
@@ -250,14 +271,38 @@ def validate(zoo: Zoo) -> None:
         )
 
 
-def write_zoo(path: str | os.PathLike, weights: np.ndarray, metrics: pd.DataFrame, layout: pd.DataFrame) -> Zoo:
+def check_replaceable(path: str | os.PathLike, allowed: tuple[str, ...] = (), force: bool = False) -> None:
+    """Raise FileExistsError if `path` holds anything zoolib would not write there.
+
+    Nothing there, an empty folder, or a folder holding only zoo files (and `allowed` names) may be
+    replaced; anything else (a file, a folder with the user's files) only with `force`.
+    """
+    path = Path(path)
+    if force or not path.exists():
+        return
+    if path.is_dir():
+        foreign = sorted(p.name for p in path.iterdir() if p.name not in ZOO_FILES + (GENERATION_FILE,) + allowed)
+        if not foreign:
+            return
+        what = f"holds files zoolib did not write ({', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''})"
+    else:
+        what = "is a file"
+    raise FileExistsError(f"{path} {what}; choose another folder, or pass --force to replace it")
+
+
+def write_zoo(path: str | os.PathLike, weights: np.ndarray, metrics: pd.DataFrame, layout: pd.DataFrame,
+              force: bool = False) -> Zoo:
     """Write a zoo directory in the released format, atomically (a temporary folder, then rename).
 
     Metrics get the released columns in the released order (with `laststep`) plus an index column,
-    as in real copies of the file. An existing directory at `path` is replaced.
+    as in real copies of the file. An existing zoo at `path` is replaced; a folder holding anything
+    else is refused (FileExistsError) unless `force`.
     """
     path = Path(path)
-    weights = np.ascontiguousarray(weights, dtype=np.float32)
+    check_replaceable(path, force=force)
+    weights = np.asarray(weights)
+    if weights.dtype != np.float32:
+        weights = weights.astype(np.float32)
     metrics = metrics.reset_index(drop=True).copy()
     if "laststep" not in metrics.columns:
         last = metrics.groupby("modeldir", sort=False)["step"].transform("max")
@@ -265,31 +310,47 @@ def write_zoo(path: str | os.PathLike, weights: np.ndarray, metrics: pd.DataFram
     ordered = [c for c in METRICS_COLUMNS if c in metrics.columns]
     metrics = metrics[ordered + [c for c in metrics.columns if c not in ordered]]
     layout = layout[LAYOUT_COLUMNS].reset_index(drop=True)
-    zoo = Zoo(weights, metrics, layout, path)
-    validate(zoo)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    validate(Zoo(weights, metrics, layout, path))
+    with atomic_write(path, folder=True) as tmp:
         np.save(tmp / WEIGHTS_FILE, weights)
         metrics.to_csv(tmp / METRICS_FILE, index=True)
         layout.to_csv(tmp / LAYOUT_FILE, index=True)
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            path.rename(old)
-            tmp.rename(path)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return read_zoo(path)
+
+
+def read_collection(path: str | os.PathLike) -> dict[str, Zoo]:
+    """The zoos of a collection folder: {folder name: zoo} for a zoo, {arch name: zoo} for an index."""
+    path = Path(path)
+    if (path / INDEX_FILE).is_file():
+        index = pd.read_csv(path / INDEX_FILE)
+        return {row.name: read_zoo(path / row.path) for row in index.itertuples()}
+    return {path.name: read_zoo(path)}
+
+
+def generation_info(path: str | os.PathLike) -> dict:
+    """How a generated zoo was made (generation.json): spec, data source, images, time, zoolib version."""
+    file = Path(path) / GENERATION_FILE
+    if not file.is_file():
+        raise FileNotFoundError(f"{file}: missing; only zoos made by `zoolib zoo generate` have it")
+    try:
+        return json.loads(file.read_text())
+    except ValueError as err:
+        raise ZooFormatError(f"{file}: not valid JSON ({err}); regenerate the zoo") from err
 
 
 def datasets_of(metrics: pd.DataFrame) -> list[str]:
     """The sorted distinct config.dataset values of metrics rows ([] without that column)."""
     return sorted(metrics["config.dataset"].astype(str).unique()) if "config.dataset" in metrics else []
+
+
+def dataset_of(zoo: Zoo) -> str:
+    """The one dataset named in the zoo's config.dataset column (ZooFormatError if none or several)."""
+    if "config.dataset" not in zoo.metrics:
+        raise ZooFormatError(f"{zoo.path}/{METRICS_FILE}: no config.dataset column; cannot tell which dataset the nets saw")
+    names = datasets_of(zoo.metrics)
+    if len(names) != 1 or names[0] not in DATASETS:
+        raise ZooFormatError(f"{zoo.path}/{METRICS_FILE}: config.dataset holds {names}; expected one of {DATASETS}")
+    return names[0]
 
 
 def describe(zoo: Zoo) -> dict[str, object]:
