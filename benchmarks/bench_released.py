@@ -2,20 +2,23 @@
 
 The zoo is a synthetic released-like one (benchmarks/released_like.py: made once from a tiny
 generated zoo, under data/bench/released-like/ unless --zoo names one, e.g. a downloaded released
-zoo). Each step runs in its own subprocess, which reports its seconds and peak resident memory
-(VmHWM, memory-mapped pages included):
+zoo). Each step runs in its own subprocess; reported are its seconds, its peak resident memory
+(VmHWM, memory-mapped pages included) and the peak of the summed resident memory of it and its
+Dask worker processes (tree_peak_gib, sampled every 0.2 s; what a machine must hold):
 - features: zoolib.features.compute_features, wstats-layers:0,1,2,3 over every row, from the map;
 - table2: zoolib.experiments.table2 for this one collection on a REDUCED grid (--predictors x
-  --inputs; default GBM and linear on `weights` and on `wstats-layers:0,1,2,3`; the page runs all 14
-  inputs x 3 predictors), the preset of --preset (default: the paper's settings);
+  --inputs; default linear and GBM on `weights` and on `wstats-layers:0,1,2,3`, where the book's
+  page runs 14 inputs x 3 predictors), with --preset (default the paper's settings), its cells as
+  Dask tasks (--workers; default one process per core);
 - nfn: the members of the NFN split (final-epoch rows, zoolib.nfn.nfn_split) loaded as zoolib does
   (zoolib.zoo.read_rows from the map) against the naive way of later work's loaders (np.load without
   mmap, then fancy indexing), in the same run; the naive side reads the whole file into memory, or
-  with --naive-rows N only its first N rows, its time scaled by rows / N (said so in the output).
+  with --naive-rows N only its first N rows, its time scaled to the whole file (said so in the output);
+- early (not by default): zoolib.experiments.early_checkpoints, GBM on wstats-layers:0,1,2,3.
 The last line is `released_scale features_s=.. features_peak_gib=.. table2_s=.. table2_peak_gib=..
 nfn_s=.. nfn_peak_gib=.. naive_s=.. naive_peak_gib=.. nfn_speedup=.. nfn_memory_ratio=..`.
 
-    python benchmarks/bench_released.py [--zoo DIR] [--steps features table2 nfn early]
+    python benchmarks/bench_released.py [--zoo DIR] [--steps features table2 nfn early] [--workers N]
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from zoolib.files import data_dir
 from zoolib.zoo import WEIGHTS_FILE, read_zoo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_features import warm_page_cache  # noqa: E402
 from released_like import write_released_like  # noqa: E402
 
 STEPS = ("features", "table2", "nfn", "early")
@@ -59,7 +63,7 @@ def ensure_zoo(path: Path) -> None:
     if not (source / WEIGHTS_FILE).is_file():
         print(f"generating a tiny source zoo at {source} (about a minute)", flush=True)
         spec = ZooSpec("fashion_mnist", nets=160, checkpoints=(0, 1, 2), epochs_between_checkpoints=1,
-                       shard_size=8, train_images=5120, test_images=1000, allow_mnist_subset=True)
+                       shard_size=8, train_images=5120, test_images=1000)
         generate_zoo(spec, source, workers=1)
     t0 = time.perf_counter()
     write_released_like(source, path, "fashion_mnist")
@@ -69,6 +73,10 @@ def ensure_zoo(path: Path) -> None:
 def worker(step: str, path: Path, args: argparse.Namespace) -> dict:
     """One step in this (child) process; returns what it measured."""
     zoo = read_zoo(path)
+    if step in ("nfn", "naive"):  # the split's members (row positions), before the clock starts
+        from zoolib.nfn import nfn_split
+
+        rows = np.sort(np.concatenate(list(nfn_split(zoo).parts.values())))
     t0 = time.perf_counter()
     out: dict = {}
     if step == "features":
@@ -80,20 +88,15 @@ def worker(step: str, path: Path, args: argparse.Namespace) -> dict:
         from zoolib.experiments import table2
 
         table = table2({path.name: zoo}, predictors=args.predictors, inputs=args.inputs, preset=args.preset,
-                       n_bootstrap=args.n_bootstrap)
+                       n_bootstrap=args.n_bootstrap, workers=args.workers)
         out["cells"] = [{k: row[k] for k in ("predictor", "inputs", "n_train", "r2", "seconds")}
                         for row in table.to_dict("records")]
     elif step == "nfn":
-        from zoolib.nfn import nfn_split
         from zoolib.zoo import read_rows
 
-        rows = np.sort(np.concatenate(list(nfn_split(zoo.metrics).values())))
         members = read_rows(zoo.weights, rows)
         out.update(rows=len(rows), checksum=float(members[:, :50].sum(dtype=np.float64)))
     elif step == "naive":
-        from zoolib.nfn import nfn_split
-
-        rows = np.sort(np.concatenate(list(nfn_split(zoo.metrics).values())))
         if args.naive_rows:  # only the first naive_rows rows: a file of that many rows, read whole
             with open(path / WEIGHTS_FILE, "rb") as f:
                 np.lib.format.read_magic(f)
@@ -108,16 +111,34 @@ def worker(step: str, path: Path, args: argparse.Namespace) -> dict:
         from zoolib.experiments import early_checkpoints
 
         table = early_checkpoints(zoo, predictor="gbm", inputs="wstats-layers:0,1,2,3", epochs=args.epochs,
-                                  preset=args.preset, n_bootstrap=args.n_bootstrap)
+                                  preset=args.preset, n_bootstrap=args.n_bootstrap, workers=args.workers)
         out["epochs"] = table[["epoch", "n_train", "r2"]].to_dict("records")
     out.update(step=step, seconds=time.perf_counter() - t0, peak_rss_gib=peak_rss_gib())
     return out
 
 
 def run_step(step: str, path: Path, argv: list[str]) -> dict:
-    child = subprocess.run([sys.executable, __file__, "--zoo", str(path), "--worker", step, *argv],
-                           check=True, capture_output=True, text=True)
-    result = json.loads(child.stdout.strip().splitlines()[-1])
+    """Run one step in a child process; adds tree_peak_gib, the peak of the summed resident memory of
+    the child and its own children (Dask workers), sampled every 0.2 s."""
+    import psutil
+
+    child = subprocess.Popen([sys.executable, __file__, "--zoo", str(path), "--worker", step, *argv],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent, tree_peak = psutil.Process(child.pid), 0
+    while child.poll() is None:
+        total = 0
+        for process in [parent, *parent.children(recursive=True)]:
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:
+                pass
+        tree_peak = max(tree_peak, total)
+        time.sleep(0.2)
+    stdout, stderr = child.communicate()
+    if child.returncode:
+        sys.exit(f"bench_released: step {step} failed:\n{stderr[-3000:]}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["tree_peak_gib"] = max(tree_peak / 2**30, result["peak_rss_gib"])
     print(json.dumps(result), flush=True)
     return result
 
@@ -131,6 +152,8 @@ def main() -> None:
     parser.add_argument("--preset", default="paper")
     parser.add_argument("--n-bootstrap", type=int, default=200)
     parser.add_argument("--epochs", nargs="+", type=int, default=None, help="early: epochs (default: all 9)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="table2/early: Dask worker processes (default one per core; 0: serially in one process)")
     parser.add_argument("--naive-rows", type=int, default=0, help="naive loader on the first N rows only (0: all)")
     parser.add_argument("--worker", choices=STEPS + ("naive",), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -142,12 +165,17 @@ def main() -> None:
     print(f"machine: {len(os.sched_getaffinity(0))} cores, load average {os.getloadavg()[0]:.2f}; zoo {path}", flush=True)
     argv = ["--predictors", *args.predictors, "--inputs", *args.inputs, "--preset", args.preset,
             "--n-bootstrap", str(args.n_bootstrap), "--naive-rows", str(args.naive_rows)]
+    argv += ["--workers", str(args.workers)] if args.workers is not None else []
     argv += ["--epochs", *map(str, args.epochs)] if args.epochs else []
-    results = {step: run_step(step, path, argv) for step in args.steps}
+    results = {}
+    for step in args.steps:
+        if step == "nfn":  # both loaders from a warm page cache, each in its own process
+            print(f"page cache: weights.npy read once ({warm_page_cache(path):.1f} GiB/s)", flush=True)
+        results[step] = run_step(step, path, argv)
     summary = []
     for step in ("features", "table2", "early"):
         if step in results:
-            summary += [f"{step}_s={results[step]['seconds']:.1f}", f"{step}_peak_gib={results[step]['peak_rss_gib']:.2f}"]
+            summary += [f"{step}_s={results[step]['seconds']:.1f}", f"{step}_peak_gib={results[step]['tree_peak_gib']:.2f}"]
     if "nfn" in results:
         ours = results["nfn"]
         naive = run_step("naive", path, argv)

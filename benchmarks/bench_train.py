@@ -5,19 +5,21 @@ same work per net (EPOCHS epochs of Adam, then one checkpoint: loss and accuracy
 the test set):
 - the paper's method: one net at a time, model.fit on a shuffled, batched tf.data pipeline, with
   dropout, then model.evaluate; TensorFlow's default threads (all cores);
-- ours: `train_nets` as generation runs it, one single-threaded worker process per core, each training
-  its nets two at a time in one graph (stack=2, ~15 % cheaper per net than stack=1 on this CPU), with
-  dropout and without, and stack=1 with dropout for reference; counted end to end (parameter init
-  included).
+- ours: `train_nets` exactly as generation runs it (the first lines printed say how: engine, stack,
+  seed policy): one single-threaded, deterministic worker process per core (zoolib.train.configure_worker),
+  each training STACK nets of one seed in one graph (the paper's shared seed: they share the gathered
+  batches and the dropout mask stream), with dropout and without, and stack=1 with dropout for
+  reference; counted end to end (parameter init and checkpoint evaluation included).
 Rounds interleave the two methods and each figure is the best of its rounds, which tames the noise of
 a shared machine.
 Throughput is in image-nets per second (training images seen, summed over nets). The fp32 matmul rate
 of the machine (a big tf.matmul) puts the no-dropout figure in context (~0.70 MFLOP per 28x28 image).
-The last line is machine-readable.
+The last line is machine-readable. `--rounds 1 --epochs 1 --train-images 10240` is a quick look.
 """
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing as mp
 import os
 import sys
@@ -28,8 +30,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pandas as pd
 
+from zoolib.hparams import DEFAULT_SEED_POLICY
+from zoolib.train import ENGINE, STACK
+
 EPOCHS = 2  # timed epochs per net
-NETS_PER_WORKER = 2
+NETS_PER_WORKER = STACK
 TRAIN_MFLOP_PER_IMAGE = 0.70  # 28x28 input
 DROPOUT = 0.3
 
@@ -57,42 +62,53 @@ def load_data():
         return RandomData(images(60000), labels(60000), images(10000), labels(10000)), "random (Fashion-MNIST absent)"
 
 
-def configs(n: int, dropout: float, first_seed: int) -> pd.DataFrame:
+def configs(n: int, dropout: float, seed: int) -> pd.DataFrame:
+    """n Adam runs; one training seed for all (generation's shared seed policy)."""
     return pd.DataFrame([{
         "config.optimizer": "adam", "config.learning_rate": 1e-3, "config.l2reg": 1e-5,
         "config.dropout": dropout, "config.init_std": 0.05, "config.w_init": "he_normal",
         "config.b_init": "zeros", "config.activation": "relu", "config.train_fraction": 1.0,
-        "config.random_seed": first_seed + i, "modeldir": f"bench/run{first_seed + i}",
+        "config.random_seed": seed, "modeldir": f"bench/seed{seed}/run{i}",
     } for i in range(n)])
 
 
-PLAN = ((DROPOUT, 2), (0.0, 2), (DROPOUT, 1))  # (dropout, stack) of our measurements
+PLAN = ((DROPOUT, STACK), (0.0, STACK), (DROPOUT, 1))  # (dropout, stack) of our measurements
 ROUNDS = 3  # each figure is the best of ROUNDS, rounds interleave Keras and ours
 WAIT_S = 300  # give up on workers that take longer than this for one step of the plan
 
 
-def _worker(rank: int, barrier, results) -> None:
+def _worker(rank: int, barrier, results, args) -> None:
     from dataclasses import replace
 
-    from zoolib.train import configure_threads, train_nets
+    from zoolib.train import configure_worker, train_nets
 
-    configure_threads(1, 1)
-    data, _ = load_data()
+    configure_worker(1)
+    data = _data(args)
     small = replace(data, x_train=data.x_train[:1024], y_train=data.y_train[:1024])
     for dropout, stack in PLAN:  # trace every graph once, on a few images
-        train_nets(configs(stack, dropout, 1000 + rank), small, [1], stack=stack, progress=False)
-    for round_ in range(ROUNDS):
+        train_nets(configs(stack, dropout, 1000 + rank), small, [1], stack=stack, engine=ENGINE, progress=False)
+    for round_ in range(args.rounds):
         for dropout, stack in PLAN:
             barrier.wait()
             start = time.perf_counter()
-            train_nets(configs(NETS_PER_WORKER, dropout, 10 * rank), data, [EPOCHS], stack=stack, progress=False)
+            train_nets(configs(NETS_PER_WORKER, dropout, rank), data, [args.epochs], stack=stack, engine=ENGINE,
+                       progress=False)
             results.put(time.perf_counter() - start)
+
+
+def _data(args):
+    from dataclasses import replace
+
+    data, _ = load_data()
+    if args.train_images:
+        data = replace(data, x_train=data.x_train[: args.train_images], y_train=data.y_train[: args.train_images])
+    return data
 
 
 class KerasFit:
     """The paper's method: model.fit of one net on a shuffled, batched tf.data pipeline, with dropout."""
 
-    def __init__(self, data):
+    def __init__(self, data, epochs: int):
         import keras
         import tensorflow as tf
 
@@ -107,11 +123,12 @@ class KerasFit:
         self.train_eval, self.test_eval = batches(data.x_train, data.y_train), batches(data.x_test, data.y_test)
         self.model.fit(self.ds, epochs=1, verbose=0)  # trace
         self.model.evaluate(self.test_eval, verbose=0)
+        self.epochs = epochs
 
     def seconds(self) -> float:
-        """EPOCHS epochs, then the checkpoint's evaluation on the training and the test set."""
+        """`epochs` epochs, then the checkpoint's evaluation on the training and the test set."""
         start = time.perf_counter()
-        self.model.fit(self.ds, epochs=EPOCHS, verbose=0)
+        self.model.fit(self.ds, epochs=self.epochs, verbose=0)
         self.model.evaluate(self.train_eval, verbose=0)
         self.model.evaluate(self.test_eval, verbose=0)
         return time.perf_counter() - start
@@ -133,22 +150,30 @@ def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
 def main() -> None:
     import warnings
 
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"interleaved rounds (default {ROUNDS})")
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"timed epochs per net (default {EPOCHS})")
+    parser.add_argument("--train-images", type=int, help="use the first N training images (default: all)")
+    args = parser.parse_args()
     warnings.filterwarnings("ignore", message=".*shuffle=True.*")
     workers = os.cpu_count() or 1
-    data, source = load_data()
+    _, source = load_data()
+    data = _data(args)
     images_per_epoch = len(data.y_train) // 512 * 512
+    print(f"generation's configuration, measured here: engine={ENGINE}, stack={STACK}, seeds={DEFAULT_SEED_POLICY}, "
+          f"{workers} worker processes x 1 thread, op determinism on (zoolib.train.configure_worker)")
     print(f"data: {source}, {images_per_epoch} training images per epoch; {workers} cores; "
-          f"load average at start {os.getloadavg()[0]:.1f}; best of {ROUNDS} interleaved rounds")
+          f"load average at start {os.getloadavg()[0]:.1f}; best of {args.rounds} interleaved rounds")
     peak = max(matmul_gflops() for _ in range(3))
     print(f"fp32 matmul (2048^2, default threads, best of 3): {peak:.1f} GFLOP/s")
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(workers + 1), ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(r, barrier, results), daemon=True) for r in range(workers)]
+    procs = [ctx.Process(target=_worker, args=(r, barrier, results, args), daemon=True) for r in range(workers)]
     for p in procs:
         p.start()
-    keras_fit = KerasFit(data)
+    keras_fit = KerasFit(data, args.epochs)
     keras_times, our_times = [], {item: [] for item in PLAN}
-    for _ in range(ROUNDS):
+    for _ in range(args.rounds):
         keras_times.append(keras_fit.seconds())
         for item in PLAN:
             barrier.wait(timeout=WAIT_S)  # raises when a worker died
@@ -157,17 +182,17 @@ def main() -> None:
         p.join()
         if p.exitcode:
             sys.exit(f"benchmark worker failed with exit code {p.exitcode}")
-    keras_rate = EPOCHS * images_per_epoch / min(keras_times)
+    keras_rate = args.epochs * images_per_epoch / min(keras_times)
     print(f"paper's method, Keras model.fit on tf.data, dropout {DROPOUT}: {keras_rate:,.0f} image-nets/s")
     rates = {}
     for (dropout, stack), times in our_times.items():
-        rates[dropout, stack] = rate = workers * NETS_PER_WORKER * EPOCHS * images_per_epoch / min(times)
+        rates[dropout, stack] = rate = workers * NETS_PER_WORKER * args.epochs * images_per_epoch / min(times)
         gflops = rate * TRAIN_MFLOP_PER_IMAGE / 1e3
         print(f"zoolib.train, {workers} processes x 1 thread, stack={stack}, dropout {dropout}: {rate:,.0f} "
               f"image-nets/s = {rate / keras_rate:.2f}x Keras fit, {gflops:.1f} GFLOP/s = "
               f"{100 * gflops / peak:.0f} % of the matmul rate")
     print(f"load average at end {os.getloadavg()[0]:.1f} (absolute numbers are noisy on a shared machine)")
-    best = rates[DROPOUT, 2]
+    best = rates[DROPOUT, STACK]
     print(f"train_throughput ratio_vs_keras_fit={best / keras_rate:.2f} "
           f"ours_img_nets_per_s={best:.0f} keras_img_nets_per_s={keras_rate:.0f}")
 

@@ -1,6 +1,9 @@
 """Build the book on one profile's zoos: `python book/build.py [--profile mini] [--output DIR]`.
 
-1. generates the profile's zoos when it is an embedded one (tiny, mini; reused when complete);
+1. makes the profile's zoos present with `zoolib.obtain.obtain`, the function the "Get the zoo" page
+   calls too: tiny and mini zoos are generated when missing (reused when complete); the released zoo
+   is downloaded only when $ZOOLIB_DOWNLOAD=1 (else what is missing is listed, with the command); the
+   paper's zoo is generated only on the Dask cluster named by $ZOOLIB_SCHEDULER (else it is planned);
 2. runs `jupyter-book build -W --keep-going --all` with the pages executed by this Python (its
    kernel), `ZOOLIB_PROFILE` and an absolute `ZOOLIB_DATA` in their environment;
 3. keeps the execution cache per profile AND per state of the zoos and of zoolib's source (a
@@ -61,18 +64,33 @@ def write_config(output: Path, profile: str, key: str) -> Path:
     return path
 
 
-def build(profile: str, output: Path, generate: bool = True) -> int:
+def kernel_environment(folder: Path) -> dict[str, str]:
+    """The environment of jupyter-book and the pages' kernels: an IPython profile under `folder` whose
+    kernels forward only what a page's Python code writes to its outputs, not the file-descriptor-level
+    output of C libraries and subprocesses (TensorFlow's start-up log, Dask workers), which goes to this
+    build's log instead; so a page's stderr output, which fails the build, is the page's own."""
+    profile = folder / "ipython" / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile / "ipython_kernel_config.py").write_text(
+        "c.IPKernelApp.capture_fd_output = False\n"
+        "# tqdm.auto asks for ipywidgets, which the book does not need (its progress bars are off)\n"
+        "c.InteractiveShellApp.exec_lines = [\"import warnings; warnings.filterwarnings('ignore', 'IProgress not found')\"]\n")
+    return {**os.environ, "IPYTHONDIR": str(profile.parent.resolve())}
+
+
+def build(profile: str, output: Path, obtain_zoos: bool = True) -> int:
     """Build the book; returns jupyter-book's exit code (0: every page ran without error)."""
     os.environ["ZOOLIB_PROFILE"] = profile
     os.environ["ZOOLIB_DATA"] = str(Path(os.environ.get("ZOOLIB_DATA", REPO / "data")).expanduser().resolve())
+    os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars on the pages' stderr (stderr fails the build)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # nor TensorFlow's start-up notices
     from zoolib.files import data_dir
 
-    if generate and profile in ("tiny", "mini"):
-        from zoolib.generate import ensure_profile_zoos
+    if obtain_zoos:
+        from zoolib import obtain
 
-        print(f"zoos of profile {profile!r} (generated when missing, reused when complete):", flush=True)
-        for name, path in ensure_profile_zoos(profile).items():
-            print(f"  {name}: {path}", flush=True)
+        print(f"zoos of profile {profile!r} (zoolib.obtain: reused when present and checked):", flush=True)
+        print(obtain.report(obtain.obtain(profile, download=obtain.download_requested())), flush=True)
     from zoolib import book_zoos
 
     collections, missing = book_zoos.open_collections(profile)
@@ -84,10 +102,11 @@ def build(profile: str, output: Path, generate: bool = True) -> int:
         return 2
     key = fingerprint(profile, data_dir() / "zoos")
     config = write_config(output, profile, key)
+    kernel_env = kernel_environment(output / "_build")
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", "-W", "--keep-going", "--all",
                "--config", str(config), "--path-output", str(output), str(BOOK)]
     print(f"building the book on profile {profile!r} (cache {profile}-{key}): {' '.join(command)}", flush=True)
-    code = subprocess.call(command)
+    code = subprocess.call(command, env=kernel_env)
     html = output / "_build" / "html" / "index.html"
     print(f"book: {'FAILED (see the warnings above)' if code else html}", flush=True)
     return code
@@ -98,9 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default=os.environ.get("ZOOLIB_PROFILE", "mini"),
                         choices=("released", "paper", "mini", "tiny"))
     parser.add_argument("--output", type=Path, default=BOOK, help="folder that gets _build/html (default: book/)")
-    parser.add_argument("--no-generate", action="store_true", help="use the zoos on disk, generate nothing")
+    parser.add_argument("--no-generate", action="store_true",
+                        help="obtain no zoos before the build (the Get the zoo page still does when it runs)")
     args = parser.parse_args(argv)
-    return build(args.profile, args.output.resolve(), generate=not args.no_generate)
+    return build(args.profile, args.output.resolve(), obtain_zoos=not args.no_generate)
 
 
 if __name__ == "__main__":

@@ -11,82 +11,92 @@
 # ---
 
 # %% [markdown]
-# # The NFN benchmark protocol
+# # The NFN benchmark
 #
-# **Question.** Later work on learning from weights (neural functionals, NFN, Zhou et al. 2023)
-# uses the Small CNN Zoo as a benchmark with its own split, and compares with "StatNN": the
-# paper's statistics fed to an MLP. How does our StatNN (and our GBM) do under that protocol?
+# **Question.** Later work on learning from weights (neural functionals, NFN: Zhou et al. 2023,
+# arXiv 2302.14040; neural graphs, ScaleGMN, ...) uses the Small CNN Zoo as a benchmark with one
+# split and compares with "StatNN", the paper's statistics fed to an MLP. How do StatNN, trained as
+# published, and our GBM on the same statistics do under that protocol?
 #
-# The protocol (`zoolib.nfn.nfn_split`): keep the final-epoch checkpoints, order them with a fixed
-# shuffle, test = the last half, the first half split 80/20 into train and validation; model
-# selection on validation τ; metric Kendall τ-b on the test half. One departure: the NFN authors
-# order the rows with a shuffle file we do not have, so we use a seeded permutation: our split has
-# the published **sizes** but not the same **members**, so our numbers are comparable in
-# distribution, not net for net.
+# The protocol (`zoolib.nfn.nfn_split`), from the NFN repository (github.com/AllanYangZhou/nfn, MIT
+# licence, `experiments/data_utils.py`): order the rows by the dataset's split file, keep the
+# checkpoints at step 86, test = the second half, the first half shuffled with Python's
+# `random.Random(0)` and split 80/20 into train and validation. `zoolib zoo download` fetches the
+# split file from a pinned commit of that repository, so on the released zoo our members are theirs,
+# row for row. StatNN (`zoolib.nfn.StatNN`): mean, unbiased variance and five quantiles of every
+# kernel and bias (56 inputs), an MLP 56-1000-1000-1 with a sigmoid output, BCE loss, Adam 1e-3,
+# batch 8, 50 epochs, the epoch with the best validation τ kept, the test half scored once. Our GBM:
+# LightGBM on the same 56 inputs, its settings the best of a small random search on validation τ.
+# Metric: Kendall τ-b on the test half, with a 95 % bootstrap interval and the tie ceiling, the
+# highest τ-b a predictor without ties of its own can reach on that test half (`zoolib.metrics.tau_ceiling`).
 
 # %%
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
 from zoolib import book_zoos, nfn, profiles
-from zoolib.evaluation import fit_and_score, zoo_features
-from zoolib.predictors import make_predictor
 
-display(Markdown("Published test Kendall τ-b (NG-T from a secondary source); **these are the published "
+COLUMNS = ["method", "n_train", "n_val", "n_test", "kendall_tau", "tau_ci_low", "tau_ci_high", "tau_ceiling", "r2",
+           "chosen", "seconds"]
+display(Markdown("Published test Kendall τ-b (NFN paper, Table 2; NG-T from a secondary source); **published "
                  "numbers, not computed here**:"))
 nfn.PUBLISHED_TAU
 
+# %% [markdown]
+# ## On the released zoo (the benchmark)
+
 # %%
 released, missing = book_zoos.open_collections("released")
-benchmark = {n: released[n] for n in ("cifar10", "svhn_cropped") if n in released}
-if not benchmark:
-    display(Markdown(
-        "**The released zoo is not on this machine**, so this page cannot compute the benchmark numbers. "
-        "The NFN benchmark is defined on the released CIFAR10-GS and SVHN-GS zoos only (a zoo of another "
-        "size or schedule gives other split sizes and other nets), so no substitute is run here. To fill "
-        "this page: `make download DATASET=\"cifar10 svhn_cropped\"`, then rebuild the book "
-        "(any profile: this page always looks for the released zoo).\n\n"
-        + book_zoos.missing_note(missing, ["cifar10", "svhn_cropped"])
-    ))
-
-
-# %%
-def nfn_scores(zoo, dataset: str, settings: dict) -> list[dict]:
-    """StatNN (statistics + MLP) and GBM under the NFN split, on all final-epoch nets."""
-    split = nfn.nfn_split(zoo.metrics)
-    sizes = nfn.check_split_sizes(split, dataset)
-    labels = np.empty(len(zoo), dtype=object)
-    for part, rows in split.items():
-        labels[rows] = part
-    rows = np.sort(np.concatenate(list(split.values())))
-    final = zoo.take(rows)
-    out = []
-    for name, predictor in (("StatNN (ours)", "dnn"), ("GBM (ours)", "gbm")):
-        categorical = "category" if predictor == "gbm" else "onehot"
-        X = zoo_features(final, "wstats-layers:0,1,2,3", categorical)
-        estimator = make_predictor(predictor, dataset, settings["preset"], seed=0)
-        row, _ = fit_and_score(estimator, X, final.metrics["test_accuracy"].to_numpy(float), labels[rows],
-                               n_bootstrap=settings["n_bootstrap"])
-        out.append({"dataset": dataset, "method": name, "split sizes": sizes["message"], **row})
-    return out
-
-
-if benchmark:
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")  # no retracing notices from the DNN predictor in the page
-    settings = profiles.settings("released")
-    results = pd.DataFrame([r for c in benchmark.values() for r in nfn_scores(c.zoo, c.dataset, settings)])
-    ours = results.pivot(index="method", columns="dataset", values="kendall_tau")
+benchmark = {name: released[name] for name in nfn.PUBLISHED_SPLIT_SIZES if name in released}
+released_settings = profiles.settings("released")
+released_results = {}
+for name, collection in benchmark.items():
+    split = nfn.nfn_split(collection.zoo)
+    fetch = "" if split.benchmark else f" (no split file beside the zoo: `zoolib zoo download {name}` fetches it)"
+    display(Markdown(f"**{collection.label()}**: {split.label()}{fetch}; "
+                     f"{nfn.check_split_sizes(split, name)['message']}."))
+    released_results[name] = nfn.run_benchmark(
+        collection.zoo, split, statnn_epochs=released_settings["statnn_epochs"],
+        gbm_search=released_settings["nfn_gbm_search"], n_bootstrap=released_settings["n_bootstrap"])
+    display(released_results[name][COLUMNS].round(3))
+if released_results:
+    ours = pd.DataFrame({name: r.set_index("method")["kendall_tau"] for name, r in released_results.items()})
     display(pd.concat([nfn.PUBLISHED_TAU.rename(index=lambda m: f"{m} (published)"), ours]).round(3))
-    display(results[["dataset", "method", "n_train", "n_val", "n_test", "kendall_tau", "tau_ci_low", "tau_ci_high",
-                     "tau_ceiling", "r2"]].round(3))
-    display(Markdown("\n".join(f"- {m}" for m in results["split sizes"].unique())))
+else:
+    display(Markdown(
+        "**The released CIFAR10-GS and SVHN-GS zoos are not on this machine**, so the benchmark itself is not "
+        "computed here. To fill this part: `make download DATASET=\"cifar10 svhn_cropped\"` (it fetches the "
+        "split files too), then rebuild the book with any profile.\n\n"
+        + book_zoos.missing_note(missing, list(nfn.PUBLISHED_SPLIT_SIZES))))
 
 # %% [markdown]
-# **What this shows.** Where the released zoo is present: our StatNN and GBM under the benchmark's
-# split beside the published methods, with the tie ceiling of each test set. Ties matter here: on
-# SVHN-GS, 46.6 % of the ReLU nets sit exactly at the majority-class accuracy (0.1959), which caps
-# what any ranker can reach on that population at a τ-b of about 0.903; the ceiling column gives the
-# cap of the whole test set.
+# ## On this build's zoos (the same protocol, NOT the benchmark)
+#
+# So that the page always shows the protocol at work, it also runs on the build's own zoos. They have
+# no split file: the final checkpoint of every run that finished its schedule, in a seeded order,
+# then the same halves. Other nets, fewer of them and other epochs: these numbers are not comparable
+# with the table above.
+
+# %%
+profile = profiles.current_profile()
+settings = profiles.settings(profile)
+own = book_zoos.main_collections(book_zoos.open_collections(profile)[0]) if profile != "released" else {}
+own_results = {}
+for name, collection in own.items():
+    split = nfn.nfn_split(collection.zoo)
+    display(Markdown(f"**{collection.label()}**: {split.label()}."))
+    own_results[name] = nfn.run_benchmark(collection.zoo, split, statnn_epochs=settings["statnn_epochs"],
+                                          gbm_search=settings["nfn_gbm_search"], n_bootstrap=settings["n_bootstrap"])
+    display(own_results[name][COLUMNS].round(3))
+if not own:
+    display(Markdown("This build runs on the released zoo; its results are above."))
+
+# %% [markdown]
+# **Verdict.**
+
+# %% tags=["remove-input"]
+lines = [nfn.verdict(f"released {name} (the benchmark)", r, nfn.PUBLISHED_TAU.loc["StatNN", name])
+         for name, r in released_results.items()]
+lines += [nfn.verdict(f"{collection.label()} (not the benchmark)", own_results[name])
+          for name, collection in own.items()]
+display(Markdown("\n".join(f"- {line}" for line in lines) or "No zoo to run the protocol on in this build."))

@@ -13,89 +13,105 @@
 # %% [markdown]
 # # Weight statistics
 #
-# **Question.** Which simple statistics of the weights carry the information about accuracy? The
-# paper plots two of them against each other: the range (max - min) of the first layer's biases and
-# the range of the final layer's biases, on log-log axes, each net coloured by its test accuracy
-# (its figure uses CIFAR10-GS). Then: which of the 56 per-layer statistics does a gradient-boosted
-# tree rely on most?
+# **Question.** Which simple statistics of the weights carry the information about accuracy?
+# {cite:t}`unterthiner2020predicting` plot two of them against each other: the range (max - min)
+# of the first layer's biases and the range of the final layer's biases, on log-log axes, each net
+# coloured by its test accuracy (their figure uses CIFAR10-GS). Then: which of the 56 per-layer
+# statistics does a gradient-boosted tree rely on most?
 
-# %%
+# %% tags=["remove-cell"]
 # %matplotlib inline
 import pandas as pd
 from IPython.display import Markdown, display
+from myst_nb import glue
 
-from zoolib import book_zoos, plots, profiles
-from zoolib.evaluation import checkpoint_rows, fit_on_split, run_split, zoo_features
-from zoolib.predictors import make_predictor
+from zoolib import analyses, book_zoos, claims, plots, profiles
+from zoolib.claims import Estimate
 
 profile = profiles.current_profile()
 settings = profiles.settings(profile)
 collections, missing = book_zoos.open_collections(profile)
 main = book_zoos.main_collections(collections)
-if "cifar10" not in main:
-    display(Markdown("The paper's figure uses CIFAR10-GS, which is not in this build"
-                     + (f" ({missing['cifar10']})" if "cifar10" in missing else "")
-                     + "; the figures below show the collections this build has."))
+glue("zoos", book_zoos.labels(main), display=False)
+
+# %% tags=["remove-input"]
+display(Markdown(
+    f"**Zoos:** {book_zoos.labels(main)}."
+    + ("" if "cifar10" in main else
+       " The paper's figure uses CIFAR10-GS, which is not in this build; the figures show the collections it has.")
+))
 
 # %% [markdown]
-# ## First-layer vs final-layer bias range
+# ## First-layer against final-layer bias range
 #
-# Statistics of the final checkpoints (`zoolib.features.compute_features`, input
-# `wstats-layers:0,3`: percentiles 0 and 100 of each bias are its min and max).
+# Statistics of the final checkpoints (`zoolib.analyses.bias_ranges`: percentiles 0 and 100 of each
+# bias are its min and max), {numref}`fig-bias-ranges`.
 
 # %%
-correlations = []
-for name, collection in main.items():
-    final, dropped = checkpoint_rows(collection.zoo, "final")
-    stats = zoo_features(final, "wstats-layers:0,3")
-    frame = pd.DataFrame({
-        "first-layer bias range": (stats["layer0.bias.p100"] - stats["layer0.bias.p0"]).to_numpy(),
-        "final-layer bias range": (stats["layer3.bias.p100"] - stats["layer3.bias.p0"]).to_numpy(),
-        "test_accuracy": final.metrics["test_accuracy"].to_numpy(),
-    })
-    display(plots.bias_range_scatter(
-        frame, "first-layer bias range", "final-layer bias range",
-        title=f"Bias ranges at the final checkpoint\n{collection.label()}"
-              + (f" ({dropped} non-finite nets left out)" if dropped else ""),
-        xlabel="first-layer bias range (max - min)", ylabel="final-layer bias range (max - min)",
-    ))
-    rank = frame.corr(method="spearman")["test_accuracy"]
-    correlations.append({"collection": collection.label(), "nets": len(frame),
-                         "Spearman corr. with test accuracy: first-layer range": round(rank.iloc[0], 3),
-                         "final-layer range": round(rank.iloc[1], 3)})
-pd.DataFrame(correlations)
+ranges = {name: analyses.bias_ranges(c.zoo) for name, c in main.items()}
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Range of the first layer's biases (x) against the range of the final layer's biases (y), log-log, one point per net coloured by its test accuracy, one panel per collection (the paper's figure shows CIFAR10-GS). This build: {glue:text}`zoos`.", "name": "fig-bias-ranges"}}
+plots.bias_range_scatter(
+    {main[n].label() + (f"\n{dropped} non-finite nets left out" if dropped else ""): frame for n, (frame, dropped) in ranges.items()},
+    "first-layer bias range", "final-layer bias range", title="Bias ranges at the final checkpoint",
+    xlabel="first-layer bias range (max - min)", ylabel="final-layer bias range (max - min)",
+)
+
+# %% [markdown]
+# How strongly each range alone ranks the nets: Kendall τ-b between the range and the test
+# accuracy, with a 95 % bootstrap interval over nets (`zoolib.analyses.rank_correlation`).
+
+# %% tags=["remove-input"]
+correlations = {}
+for name, (frame, _) in ranges.items():
+    for column in ("first-layer bias range", "final-layer bias range"):
+        correlations[(name, column)] = Estimate(*analyses.rank_correlation(frame[column], frame["test_accuracy"],
+                                                                           settings["n_bootstrap"]))
+pd.DataFrame([{"collection": main[n].label(), "nets": len(ranges[n][0]), "statistic": column,
+               "Kendall τ with test accuracy [95 % CI]": str(e)} for (n, column), e in correlations.items()])
 
 # %% [markdown]
 # ## Which statistics does the GBM use?
 #
 # A GBM fitted to the 56 statistics of `wstats-layers:0,1,2,3` on the training runs (early stopping
-# on the validation runs, same split as Table 2); importance = total gain of the splits on each
-# statistic (LightGBM's `importance_type="gain"`), as a share of the total. Column names:
-# `layer{i}.{bias|kernel}.{p0|p25|p50|p75|p100|std|mean}`.
+# and settings on the validation runs, same split as Table 2); importance = total gain of the splits
+# on each statistic (LightGBM's gain importance), as a share of the total
+# (`zoolib.analyses.gbm_importance`). Column names: `layer{i}.{bias|kernel}.{p0|p25|p50|p75|p100|std|mean}`.
 
 # %%
-importance_rows = []
+importance = {name: analyses.gbm_importance(c.zoo, "wstats-layers:0,1,2,3", settings["preset"]) for name, c in main.items()}
+no_split = [main[n].label() for n, share in importance.items() if share.sum() == 0]
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The 15 statistics with the largest share of the GBM's total split gain, one panel per collection. This build: {glue:text}`zoos`.", "name": "fig-importance"}}
+split = {main[n].label(): share for n, share in importance.items() if share.sum() > 0}
+plots.feature_importance(split, top=15, xlabel="share of the total gain",
+                         title="GBM on wstats-layers:0,1,2,3, top 15 statistics") if split else None
+
+# %% tags=["remove-input"]
+display(Markdown("" if not no_split else
+                 f"The GBM made no split on {', '.join(no_split)} (too few training runs), so it has no importance to show."))
+
+# %% tags=["remove-cell"]
+parts, verdicts = [], []
 for name, collection in main.items():
-    final, _ = checkpoint_rows(collection.zoo, "final")
-    X = zoo_features(final, "wstats-layers:0,1,2,3", "category")
-    labels = run_split(collection.zoo.metrics).loc[X.index].to_numpy()
-    gbm = make_predictor("gbm", collection.dataset, settings["preset"], seed=0)
-    fit_on_split(gbm, X, final.metrics["test_accuracy"].to_numpy(float), labels)
-    gain = pd.Series(gbm.model_.booster_.feature_importance("gain"), index=X.columns)
-    if gain.sum() > 0:
-        share = gain / gain.sum()
-        display(plots.feature_importance(share, top=15, xlabel="share of the total gain",
-                                         title=f"GBM on wstats-layers:0,1,2,3, top 15 statistics\n{collection.label()}"))
-        importance_rows += [{"collection": name, "statistic": k, "share of gain": round(v, 3)} for k, v in share.nlargest(5).items()]
-    else:
-        display(Markdown(f"{collection.label()}: the GBM made no split (too few training runs in this "
-                         "zoo), so it has no feature importance to show."))
-pd.DataFrame(importance_rows)
+    first, last = correlations[(name, "first-layer bias range")], correlations[(name, "final-layer bias range")]
+    verdict = claims.combine([claims.nonzero(first), claims.nonzero(last)])
+    verdicts.append(verdict)
+    top = importance[name].nlargest(3)
+    parts.append(f"{collection.dataset_name}: Kendall τ of accuracy with the first-layer range {first}, with the "
+                 f"final-layer range {last} ({verdict})"
+                 + (f"; the GBM's top three statistics ({', '.join(top.index)}) take {top.sum():.0%} of its gain"
+                    if top.sum() > 0 else ""))
+claims.record("bias_ranges", "; ".join(p.split(";")[0] for p in parts), claims.combine(verdicts))
+glue("verdict", "; ".join(parts) + f". Both bias ranges rank the nets by accuracy (in either direction): "
+     f"{claims.combine(verdicts)}.", display=False)
 
 # %% [markdown]
-# **What this shows.** Two numbers per net, both cheap to read off the weights. Where the colour
-# (the net's accuracy) is far from random in this plane, good and bad nets occupy different regions,
-# and a handful of per-layer statistics can predict accuracy. The Spearman correlations say how
-# strongly each range alone ranks the nets of this build; the importance plot shows which
-# statistics the tree ensemble leans on. With a small zoo, the ranking of statistics beyond the first
-# few is noisy.
+# ## Verdict
+#
+# {glue:text}`verdict`
+#
+# "Holds" needs both intervals of τ to exclude 0. Where the colour in {numref}`fig-bias-ranges` is
+# far from random, good and bad nets occupy different regions of this plane, and a handful of
+# per-layer statistics can predict accuracy; {numref}`fig-importance` shows which of them the tree
+# ensemble leans on. With a small zoo, the order of the statistics beyond the first few is noisy.

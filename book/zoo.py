@@ -16,74 +16,87 @@
 # **Question.** What do the nets of the zoo look like: which hyperparameters were they trained with,
 # and how accurate did they get?
 #
-# ## Table 1: the hyperparameter space
+# ## Table 1: the hyperparameter space and the schedule
 #
 # Every run draws its hyperparameters independently from this space (`zoolib.hparams.SPACE`). The
-# paper gives the names and values; the ranges of the continuous ones are reconstructed (inferred
-# from the released zoo), not quoted from the paper.
+# paper {cite:p}`unterthiner2020predicting` gives the names and values; the ranges of the continuous
+# ones are reconstructed (inferred from the released zoo), not quoted from the paper. The schedule
+# rows put this build's beside the paper's: a small zoo trains for fewer epochs, on fewer images, and
+# leaves out train fractions that would hold less than one batch.
 
-# %%
+# %% tags=["remove-cell"]
 # %matplotlib inline
 import pandas as pd
 from IPython.display import Markdown, display
+from myst_nb import glue
 
 from zoolib import book_zoos, hparams, plots, profiles
 from zoolib.zoo import select_rows
 
-pd.set_option("display.max_colwidth", None)
-hparams.space_table().set_index("hyperparameter")
+profile = profiles.current_profile()
+collections, missing = book_zoos.open_collections(profile)
+main = book_zoos.main_collections(collections)
+glue("zoos", book_zoos.labels(main), display=False)
+
+# %% tags=["remove-input"]
+display(Markdown(f"**Table 1.** Hyperparameters and schedule: the paper's and this build's ({book_zoos.labels(main)})."))
+book_zoos.table1(collections)
 
 # %% [markdown]
 # ## The sampled hyperparameters
 #
-# The distributions the collections of this build actually drew (one count per run), per main
-# collection. A `tiny` or `mini` zoo trains on fewer images than the paper, so train fractions that
-# would leave less than one batch of 512 images are left out of its space (see the zoo's
-# `generation.json`).
+# The distributions the collections of this build actually drew, one count per run
+# ({numref}`fig-hyperparameters`).
 
-# %%
-profile = profiles.current_profile()
-collections, missing = book_zoos.open_collections(profile)
-main = book_zoos.main_collections(collections)
+# %% tags=["remove-input"]
 display(Markdown(book_zoos.missing_note(missing) or "All collections of this profile are present."))
-for name, collection in main.items():
-    zoo = collection.zoo
-    runs = zoo.metrics.iloc[select_rows(zoo.metrics, "final")]
-    display(plots.hyperparameter_distributions(runs, hparams.SPACE, title=f"Sampled hyperparameters: {collection.label()}"))
+
+# %% tags=["remove-cell"]
+finals = {name: c.zoo.metrics.iloc[select_rows(c.zoo.metrics, "final")] for name, c in main.items()}
+runs = pd.concat([frame.assign(collection=main[name].dataset_name) for name, frame in finals.items()], ignore_index=True)
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The hyperparameters this build's runs drew from Table 1's space, all main collections together, one count per run. This build: {glue:text}`zoos`.", "name": "fig-hyperparameters"}}
+plots.hyperparameter_distributions(runs, hparams.SPACE, title=f"Sampled hyperparameters: {book_zoos.labels(main)}")
 
 # %% [markdown]
-# ## Figure: accuracy of the nets
+# ## Figure 2: accuracy of the nets
 #
 # Top: histogram of the final test accuracy (15 bins on [0, 1]). Bottom: test (x) against train (y)
-# accuracy of up to 1,000 random nets, with the dashed line y = x. One column per collection.
+# accuracy of up to 1,000 random nets, with the red dashed line y = x. One column per collection
+# ({numref}`fig-accuracy`).
 
-# %%
-finals = {}
-for name, collection in main.items():
-    zoo = collection.zoo
-    finals[f"{collection.dataset_name}\n{profile} zoo, {collection.epochs()} epochs"] = zoo.metrics.iloc[select_rows(zoo.metrics, "final")]
-fig = plots.accuracy_distributions(finals, n_scatter=1000, title=f"Final checkpoints of the {profile} zoos")
-fig
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 2 on this build: final test accuracy histograms (top, 15 bins) and test against train accuracy (bottom, red dashed: y = x), one column per collection. This build: {glue:text}`zoos`.", "name": "fig-accuracy"}}
+plots.accuracy_distributions({f"{c.dataset_name}\n{profile} zoo, {c.epochs()} epochs": finals[name] for name, c in main.items()},
+                             n_scatter=1000, title=f"Final checkpoints of the {profile} zoos")
 
-# %%
+# %% tags=["remove-input"]
 rows = []
-for label, frame in finals.items():
+for name, frame in finals.items():
     acc = frame["test_accuracy"]
     rows.append({
-        "collection": label.replace("\n", ", "),
-        "nets": len(frame),
+        "collection": main[name].label(),
         "median test accuracy": round(float(acc.median()), 3),
         "nets at or below 20 % (near chance)": f"{(acc <= 0.2).mean():.0%}",
         "median train - test gap": round(float((frame["train_accuracy"] - acc).median()), 3),
     })
-pd.DataFrame(rows)
+summary = pd.DataFrame(rows)
+summary
+
+# %% tags=["remove-cell"]
+glue("verdict", " ".join(
+    f"{r['collection']}: median test accuracy {r['median test accuracy']:.3f}, {r['nets at or below 20 % (near chance)']} "
+    f"of the nets at or below 20 % (near chance), median train - test gap {r['median train - test gap']:.3f}."
+    for r in rows), display=False)
 
 # %% [markdown]
-# **What this shows.** Random hyperparameters give a wide spread of accuracies, from nets stuck at
-# chance level (about 0.1: training diverged or never got going) to nets close to the best this
-# small CNN reaches. This spread is what makes predicting
-# accuracy from weights a meaningful task: a predictor must tell apart failed, mediocre and good nets.
-# Points near the dashed line have little overfitting; the table's median train - test gap says how
-# much there is in this build. On a `tiny` or `mini` zoo the nets were trained for far fewer epochs
-# than the paper's 86 (and a `tiny` zoo on a few thousand images), so expect lower accuracies than in
-# the paper's figure.
+# ## Verdict
+#
+# {glue:text}`verdict`
+#
+# Random hyperparameters give a wide spread of accuracies, from nets stuck at chance level (about
+# 0.1: training diverged or never got going) to nets close to the best this small CNN reaches. This
+# spread is what makes predicting accuracy from weights a meaningful task: a predictor must tell
+# apart failed, mediocre and good nets. A zoo where most nets sit at chance gives a predictor little
+# to rank, and ties among the true accuracies lower the τ any predictor can reach. On a `tiny` or
+# `mini` zoo the nets were trained for far fewer epochs than the paper's 86, so expect lower
+# accuracies than in the paper's figure.

@@ -22,14 +22,42 @@ sys.path.insert(0, str(BOOK))
 
 import screenshots  # noqa: E402  (book/screenshots.py)
 from tests.zoo_fixtures import learnable_zoo  # noqa: E402
-from zoolib import book_zoos, profiles  # noqa: E402
+from zoolib import book_zoos, claims, profiles  # noqa: E402
 
 PAGES = screenshots.pages()
-FIGURE_PAGES = ["zoo", "table2", "weight_statistics", "transfer_across", "early_checkpoints", "architectures"]
-TABLE_PAGES = ["this_build", "zoo", "table2", "weight_statistics", "transfer_across", "early_checkpoints",
-               "architectures", "nfn_benchmark", "regenerating"]
+FIGURE_PAGES = ["zoo", "table2", "learning_curve", "weight_statistics", "transfer_across", "early_checkpoints",
+                "architectures", "regenerating"]
+TABLE_PAGES = ["get_the_zoo", "this_build", "zoo", "table2", "learning_curve", "weight_statistics", "transfer_across",
+               "early_checkpoints", "architectures", "nfn_benchmark", "regenerating"]
+VERDICT_PAGES = ["this_build", "zoo", "table2", "learning_curve", "weight_statistics", "transfer_across",
+                 "early_checkpoints", "architectures", "regenerating"]
 ERROR_MARKS = ("Traceback (most recent call last)", "ipythontb", 'class="output traceback"', "CellExecutionError",
                "WARNING:tensorflow")
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def figures_without_caption(html: str) -> int:
+    """How many output images of a page are not in a <figure> with a non-empty caption."""
+    images = len(re.findall(r"<img[^>]+\.png", html))
+    captioned = sum(len(re.findall(r"<img[^>]+\.png", figure))
+                    for figure in re.findall(r"<figure.*?</figure>", html, re.S)
+                    if _text("".join(re.findall(r"<figcaption.*?</figcaption>", figure, re.S))).strip())
+    return images - captioned
+
+
+def nan_in_tables(html: str) -> list[str]:
+    """The tables' cells that read 'nan' (or NaN, <NA>) instead of a number or a word."""
+    cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", "".join(re.findall(r"<table.*?</table>", html, re.S)), re.S)
+    return [c for c in cells if re.search(r"\bnan\b|<NA>|&lt;NA&gt;", _text(c), re.I)]
+
+
+def verdict(html: str) -> str:
+    """The text of a page's Verdict section ('' when it has none)."""
+    section = re.search(r'<section id="verdict">(.*?)</section>', html, re.S)
+    return _text(section.group(1)).replace("Verdict", "", 1).strip() if section else ""
 
 
 def _build(book: Path, output: Path, *args: str) -> subprocess.CompletedProcess:
@@ -61,7 +89,58 @@ def test_every_page_builds_without_error_output(tiny_book):
         text = _page(tiny_book, page)
         for mark in ERROR_MARKS:
             assert mark not in text, f"{page}.html holds {mark!r}"
-        assert not re.search(r'<div class="cell_output[^"]*">\s*<div class="output stderr"', text), f"{page}: stderr output"
+    # stderr is never hidden: a page that writes to it fails the build (test_stderr_on_a_page_fails_the_build)
+    config = yaml.safe_load((BOOK / "_config.yml").read_text())
+    assert config["execute"]["stderr_output"] in ("warn", "remove-warn", "error", "severe")
+
+
+def test_every_figure_has_a_caption_naming_the_zoo(tiny_book):
+    for page in FIGURE_PAGES:
+        html = _page(tiny_book, page)
+        assert figures_without_caption(html) == 0, f"{page}.html has a figure without a caption"
+        for caption in re.findall(r"<figcaption.*?</figcaption>", html, re.S):
+            assert "tiny zoo" in _text(caption), f"{page}: a caption does not name the zoo: {_text(caption)[:200]}"
+
+
+def test_every_page_ends_with_a_verdict_from_this_builds_numbers(tiny_book):
+    for page in VERDICT_PAGES:
+        text = verdict(_page(tiny_book, page))
+        assert len(text) > 80, f"{page}.html has no verdict paragraph"
+        assert not re.search(r"\bnan\b", text), f"{page}: 'nan' in the verdict: {text[:300]}"
+    assert re.search(r"\d\.\d{3} \[-?\d\.\d{2}, -?\d\.\d{2}\]", verdict(_page(tiny_book, "table2")))  # R² [CI]
+
+
+def test_no_table_shows_nan(tiny_book):
+    for page in PAGES:
+        assert not nan_in_tables(_page(tiny_book, page)), f"{page}.html: {nan_in_tables(_page(tiny_book, page))[:5]}"
+
+
+def test_the_introduction_shows_the_claims_table_with_a_verdict_per_claim(tiny_book):
+    intro = _page(tiny_book, "intro")
+    table = next(t for t in re.findall(r"<table.*?</table>", intro, re.S) if "verdict" in t)
+    rows = re.findall(r"<tr.*?</tr>", table, re.S)[1:]
+    assert len(rows) == len(claims.CLAIMS)
+    words = (claims.HOLDS, claims.FAILS, claims.UNDECIDED, claims.NOT_RUN)
+    for row, claim in zip(rows, claims.CLAIMS.values()):
+        cells = [_text(c).strip() for c in re.findall(r"<td.*?</td>", row, re.S)]
+        assert claim["claim"] in cells[0] and cells[1] == claim["paper"]
+        assert cells[2], f"no numbers of this build for {claim['claim']!r}"
+        assert cells[3] in words, f"{claim['claim']!r}: verdict {cells[3]!r}"
+    assert "Unterthiner" in intro and "references.html" in intro  # cited, with the bibliography one click away
+    assert "Ke et al." in _page(tiny_book, "references") or "Ke, " in _page(tiny_book, "references")
+
+
+def test_page_checks_catch_what_they_check():
+    """The checks above fail on pages that break them (each broken once)."""
+    figure = '<figure id="f"><img alt="" src="a.png" /><figcaption><p>Fig. 1: on the tiny zoo</p></figcaption></figure>'
+    assert figures_without_caption(figure) == 0
+    assert figures_without_caption(figure + '<img src="b.png" />') == 1
+    assert figures_without_caption('<figure><img src="a.png" /><figcaption></figcaption></figure>') == 1
+    assert nan_in_tables("<table><tr><td>0.91 [0.87, 0.95]</td><td>undefined</td></tr></table><p>nan</p>") == []
+    assert nan_in_tables("<table><tr><td>nan [nan, nan]</td></tr></table>") == ["nan [nan, nan]"]
+    assert nan_in_tables("<table><tr><td>&lt;NA&gt;</td></tr></table>")
+    assert verdict('<section id="verdict"><h2>Verdict</h2><p>R² 0.916 [0.87, 0.95]: holds.</p></section>') == "R² 0.916 [0.87, 0.95]: holds."
+    assert verdict('<section id="what-this-shows"><p>compare</p></section>') == ""
 
 
 def test_figure_pages_hold_png_figures(tiny_book):
@@ -79,11 +158,13 @@ def test_table_pages_hold_tables(tiny_book):
 
 
 def test_pages_name_the_zoo_they_ran_on(tiny_book):
+    for page in VERDICT_PAGES:
+        assert "tiny" in _text(_page(tiny_book, page)), f"{page}.html does not name the zoo it ran on"
     build = _page(tiny_book, "this_build")
     assert "tiny" in build and "fashion_mnist" in build
     assert "MNIST 5k subset" in build  # the MNIST collection is labelled as the subset it is
     table2 = _page(tiny_book, "table2")
-    assert "paper (v1 zoo)" in table2 and "tiny zoo, Fashion-MNIST" in table2
+    assert "v1 zoo" in table2 and "tiny zoo, Fashion-MNIST" in table2
     assert "The released zoo is not on this machine" in _page(tiny_book, "nfn_benchmark") or "(published)" in _page(tiny_book, "nfn_benchmark")
 
 
@@ -104,7 +185,7 @@ def test_book_zoos_reports_present_and_missing_collections(released_data, monkey
     assert "make download DATASET=mnist" in missing["mnist"]
     assert collections["cifar10"].label() == "released Small CNN Zoo, CIFAR10-GS, 120 nets, 86 epochs"
     summary = book_zoos.summary(collections, missing)
-    assert summary["status"].str.startswith("missing").sum() == 2
+    assert (summary["architecture"] == "missing (see below)").sum() == 2
     assert "MNIST" in book_zoos.paper_datasets_note(collections)
     monkeypatch.setenv("ZOOLIB_PROFILE", "huge")
     with pytest.raises(ValueError, match="ZOOLIB_PROFILE"):
@@ -134,7 +215,7 @@ def broken_book(tmp_path) -> Path:
     book = tmp_path / "book"
     book.mkdir()
     learnable_zoo(tmp_path / "data" / "zoos" / "tiny" / "fashion_mnist", n_runs=20, steps=(0, 2), dataset="fashion_mnist")
-    for name in ("build.py", "_config.yml"):
+    for name in ("build.py", "_config.yml", "references.bib"):
         shutil.copy(BOOK / name, book / name)
     shutil.copytree(BOOK / "_static", book / "_static")
     (book / "intro.md").write_text("# Intro\n\nA book with one page.\n")
@@ -153,6 +234,13 @@ def test_a_failing_cell_fails_the_build_and_the_rebuild(broken_book, tmp_path):
     (broken_book / "broken.py").write_text('# %% [markdown]\n# # Fixed\n\n# %%\nprint("fine")\n')
     fixed = _build(broken_book, output, "--profile", "tiny", "--no-generate")
     assert fixed.returncode == 0, fixed.stdout[-3000:] + fixed.stderr[-3000:]
+
+
+def test_stderr_on_a_page_fails_the_build(broken_book, tmp_path):
+    (broken_book / "broken.py").write_text('# %% [markdown]\n# # Noisy\n\n# %%\nimport sys\nprint("a warning", file=sys.stderr)\n')
+    noisy = _build(broken_book, tmp_path / "out", "--profile", "tiny", "--no-generate")
+    assert noisy.returncode != 0, "a page writing to stderr built without complaint"
+    assert "stderr" in noisy.stdout + noisy.stderr
 
 
 def _png_size(path: Path) -> tuple[int, int]:

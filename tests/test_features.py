@@ -207,5 +207,6 @@ def test_cli_writes_features_csv(zoo, tmp_path):
     assert list(written.columns) == ["modeldir", "step"] + list(compute_features(zoo, "wstats-layers:0,3").columns)
     assert len(written) == len(final) and (written["modeldir"] == final.metrics["modeldir"]).all()
     np.testing.assert_allclose(written.iloc[:, 2:].to_numpy(), compute_features(final, "wstats-layers:0,3").to_numpy())
-    bad = subprocess.run(cmd[:-4] + ["--inputs", "wstats-layers:9", "--out", str(out)], capture_output=True, text=True)
+    bad = subprocess.run(cmd[:-4] + ["--inputs", "wstats-layers:9", "--out", str(tmp_path / "bad.csv")],
+                         capture_output=True, text=True)
     assert bad.returncode == 2 and "asks for layer 9" in bad.stderr

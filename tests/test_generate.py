@@ -19,6 +19,7 @@ from zoolib import generate
 from zoolib.cnn import num_parameters
 from zoolib.data import load_dataset
 from zoolib.generate import collection_specs, generate_collection, train_fractions
+from zoolib.train import stack_key
 from zoolib.zoo import INDEX_FILE, generation_info, read_collection
 from zoolib.verify import failures, load_test_set, verify_zoo
 from zoolib.zoo import read_zoo
@@ -51,7 +52,7 @@ def fixture_data(tmp_path, monkeypatch) -> Path:
 def test_profiles_are_plain_data_with_the_papers_schedule():
     paper = collection_specs("paper", "cifar10")[""]
     assert paper.checkpoints == (0, 1, 2, 3, 20, 40, 60, 80, 86) and paper.epochs == 86
-    assert paper.nets == 30000 and paper.epochs_between_checkpoints == 20 and not paper.allow_mnist_subset
+    assert paper.nets == 30000 and paper.epochs_between_checkpoints == 20 and not paper.mnist_subset
     assert paper.arch.input_size == 32 and num_parameters(paper.arch) == 4970
     mini = collection_specs("mini", "fashion_mnist", nets=50)[""]
     assert mini.nets == 50 and mini.checkpoints == (0, 1, 2, 3, 5, 10)
@@ -63,6 +64,24 @@ def test_profiles_are_plain_data_with_the_papers_schedule():
         collection_specs("mini", "imagenet")
     with pytest.raises(ValueError, match="not a profile that zoolib generates"):
         collection_specs("released", "mnist")
+
+
+def test_a_collection_may_override_the_schedule_and_mnist_is_the_fixed_subset(monkeypatch):
+    from zoolib import profiles
+
+    tiny = profiles.PROFILES["tiny"]
+    overrides = {"fashion_mnist": 5, "mnist": {"nets": 3, "checkpoints": (0, 4), "epochs_between_checkpoints": 4}}
+    monkeypatch.setitem(profiles.PROFILES, "tiny", {**tiny, "collections": overrides})
+    mnist = collection_specs("tiny", "mnist")[""]
+    assert (mnist.nets, mnist.checkpoints, mnist.epochs_between_checkpoints) == (3, (0, 4), 4)
+    assert mnist.mnist_subset  # the same MNIST on every machine, whatever is on disk
+    fashion = collection_specs("tiny", "fashion_mnist")[""]
+    assert fashion.nets == 5 and fashion.checkpoints == tuple(tiny["checkpoints"]) and not fashion.mnist_subset
+    assert collection_specs("tiny", "mnist_archs")["mlp"].checkpoints == (0, 4)  # its dataset's entry
+    with pytest.raises(ValueError, match="no collection 'cifar10'"):
+        collection_specs("tiny", "cifar10")
+    monkeypatch.setenv("ZOOLIB_FULL_MNIST", "1")
+    assert not collection_specs("tiny", "mnist")[""].mnist_subset
 
 
 def test_train_fractions_keep_at_least_one_batch():
@@ -78,8 +97,12 @@ def test_shard_names_are_prefix_stable_and_follow_the_data(fixture_data):
     bigger = collection_specs("tiny", "fashion_mnist", nets=12, shard_size=4)[""]
     plan = generate._shard_plan(spec, generate.zoo_configs(spec, len(data.y_train)), data)
     plan_big = generate._shard_plan(bigger, generate.zoo_configs(bigger, len(data.y_train)), data)
-    assert [(a, b) for a, b, _ in plan] == [(0, 4), (4, 8), (8, 10)]
-    assert plan[:2] == plan_big[:2] and plan[2] != plan_big[2]
+    configs = generate.zoo_configs(spec, len(data.y_train))
+    assert sorted(np.concatenate([p for p, _ in plan]).tolist()) == list(range(10))  # every run once
+    assert all(len(p) <= 4 and len({stack_key(configs.iloc[i]) for i in p}) == 1 for p, _ in plan)  # stackable
+    assert [p[0] for p, _ in plan] == sorted(p[0] for p, _ in plan)
+    full = {name for p, name in plan if len(p) == 4}
+    assert full <= {name for _, name in plan_big}  # a bigger zoo keeps the full shards of a smaller one
     other = generate._shard_plan(spec, generate.zoo_configs(spec, len(data.y_train)), data.subset(1000))
     assert not {n for *_, n in plan} & {n for *_, n in other}
 
@@ -135,12 +158,15 @@ def test_kill_9_then_resume_gives_the_uninterrupted_zoo(fixture_data, tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)  # the whole job: the command, its scheduler and worker processes
         proc.wait()
     done = sorted(p.name for p in shards.glob("shard-*.npz"))
-    assert 1 <= len(done) < 3, f"expected an interrupted run, found shards {done}"
+    spec = collection_specs("tiny", "fashion_mnist", nets=6, shard_size=2)[""]
+    data = generate.load_spec_data(spec)
+    total = len(generate._shard_plan(spec, generate.zoo_configs(spec, len(data.y_train)), data))
+    assert 1 <= len(done) < total, f"expected an interrupted run, found shards {done} of {total}"
     assert not out.exists()
 
     resumed = subprocess.run(_generate_command(out, workers=1), cwd=REPO, env=env, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"resuming, {len(done)} of 3 shards" in resumed.stderr
+    assert f"resuming, {len(done)} of {total} shards" in resumed.stderr
     assert not shards.exists()
 
     fresh = tmp_path / "fresh"
@@ -152,3 +178,25 @@ def test_kill_9_then_resume_gives_the_uninterrupted_zoo(fixture_data, tmp_path):
     np.testing.assert_array_equal(np.asarray(a.weights), np.asarray(b.weights))  # bitwise
     pd.testing.assert_frame_equal(a.metrics, b.metrics)
     assert (a.metrics["step"].isin([0, 1, 2])).all()
+
+
+def test_trained_images_counts_whole_batches_of_each_run_times_the_epochs():
+    info = {"spec": {"checkpoints": [0, 1, 10]}, "train_images": 5000}
+    runs = pd.DataFrame({"config.train_fraction": [1.0, 0.5, 0.25]})
+    # 5000 -> 4608 (9 batches of 512), 2500 -> 2048, 1250 -> 1024; 10 epochs each
+    assert generate.trained_images(info, runs) == (4608 + 2048 + 1024) * 10
+
+
+def test_two_generations_of_a_batch_norm_zoo_are_bit_identical(fixture_data, tmp_path):
+    """Every worker runs deterministic TensorFlow (op determinism, one thread), so the same spec gives
+    the same bytes, here for the cnn_bn variant on two worker processes."""
+    spec = generate.ZooSpec(dataset="fashion_mnist", nets=4, checkpoints=(0, 1), epochs_between_checkpoints=1,
+                            arch=generate.ARCHITECTURES["cnn_bn"], arch_name="cnn_bn", shard_size=2,
+                            train_images=1024, test_images=200)
+    first = generate.generate_zoo(spec, tmp_path / "first", workers=2, progress=False)
+    second = generate.generate_zoo(spec, tmp_path / "second", workers=2, progress=False)
+    for name in ("weights.npy", "metrics.csv.gz", "layout.csv"):
+        read = gzip.decompress if name.endswith(".gz") else bytes  # the gzip header holds a time stamp
+        assert read((first / name).read_bytes()) == read((second / name).read_bytes()), name
+    info = generation_info(first)["spec"]
+    assert (info["seeds"], info["stack"], info["engine"]) == ("shared", generate.STACK, "fast")

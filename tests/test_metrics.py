@@ -46,3 +46,12 @@ def test_bootstrap_interval_brackets_the_estimate_and_is_seeded():
         assert (low, high) == bootstrap_ci(y, p, metric, n_resamples=100, seed=1)
     row = score(y, p, n_bootstrap=0)
     assert np.isnan(row["r2_ci_low"]) and row["n_test"] == 300
+
+
+def test_r2_and_bootstrap_of_constant_targets_are_undefined_not_huge():
+    import math
+
+    from zoolib.metrics import bootstrap_ci, r2
+
+    assert math.isnan(r2([0.1, 0.1, 0.1], [0.2, 0.3, 0.2]))  # np.var of these is 1e-34, not 0
+    assert all(math.isnan(v) for v in bootstrap_ci([0.1, 0.2, 0.3], [0.5, 0.5, 0.5], "kendall_tau", 20))

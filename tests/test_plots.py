@@ -60,21 +60,24 @@ def test_hyperparameter_distributions_panels_follow_the_space():
 
 def test_bias_range_scatter_is_log_log_and_counts_points_it_cannot_show():
     frame = pd.DataFrame({"first": [0.1, 1.0, 0.0, 2.0], "last": [0.5, 0.2, 0.3, np.nan], "test_accuracy": [0.2, 0.9, 0.5, 0.4]})
-    fig = plots.bias_range_scatter(frame, "first", "last", title="CIFAR", xlabel="first-layer bias range")
-    ax = fig.axes[0]
+    fig = plots.bias_range_scatter({"tiny zoo, MNIST": frame, "tiny zoo, Fashion-MNIST": frame.iloc[:2]}, "first", "last",
+                                   title="bias ranges", xlabel="first-layer bias range")
+    ax, other = fig.axes[:2]
     assert ax.get_xscale() == ax.get_yscale() == "log"
-    assert len(ax.collections[0].get_offsets()) == 2
+    assert len(ax.collections[0].get_offsets()) == 2 and len(other.collections[0].get_offsets()) == 2
     assert "2 non-positive or non-finite not shown" in ax.get_legend().get_texts()[0].get_text()
-    assert ax.get_xlabel() == "first-layer bias range" and ax.get_title() == "CIFAR"
-    assert fig.axes[1].get_ylabel() == "test accuracy"  # the colour bar
+    assert ax.get_xlabel() == "first-layer bias range" and ax.get_title() == "tiny zoo, MNIST"
+    assert fig.axes[2].get_ylabel() == "test accuracy"  # one colour bar for both panels
+    assert fig._suptitle.get_text() == "bias ranges"
 
 
 def test_feature_importance_shows_the_top_features_largest_first():
     importances = pd.Series({"a": 1.0, "b": 5.0, "c": 3.0, "d": 0.5})
-    fig = plots.feature_importance(importances, top=3)
+    fig = plots.feature_importance({"mnist": importances, "fashion": importances * 2}, top=3)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "c", "b"]  # bottom to top
     assert [p.get_width() for p in ax.patches] == [1.0, 3.0, 5.0]
+    assert [a.get_title() for a in fig.axes] == ["mnist", "fashion"]
 
 
 def test_r2_vs_paper_plots_one_series_per_predictor_and_skips_missing_paper_values():
@@ -151,3 +154,30 @@ def test_throughput_bars_label_each_bar():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["keras fit", "fast engine"]
     assert ax.texts[1].get_text().strip() == "70,000"
+
+
+def test_paper_styling_green_histograms_and_red_dashed_identity():
+    fig = plots.accuracy_distributions({"a": _finals(100, 0)})
+    top, bottom = fig.axes
+    assert all(matplotlib.colors.same_color(p.get_facecolor(), "tab:green") for p in top.patches)
+    (line,) = [line for line in bottom.lines if line.get_linestyle() == "--"]
+    assert matplotlib.colors.same_color(line.get_color(), "tab:red")
+
+
+def test_learning_curve_has_log_x_intervals_and_the_paper_mark():
+    results = pd.DataFrame([{"predictor": p, "n_train": n, "r2": 0.5, "kendall_tau": 0.4, "r2_ci_low": 0.3,
+                             "r2_ci_high": 0.6, "tau_ci_low": 0.2, "tau_ci_high": 0.5}
+                            for p in ("gbm", "dnn") for n in (8, 20, 60)])
+    fig = plots.learning_curve(results, paper={"gbm": 0.993}, title="tiny zoo, Fashion-MNIST")
+    r2_ax, tau_ax = fig.axes
+    assert r2_ax.get_xscale() == "log" and r2_ax.get_xlabel() == "training nets"
+    assert r2_ax.get_ylabel() == "test R²" and tau_ax.get_ylabel() == "test Kendall τ"
+    stars = [line for line in r2_ax.lines if line.get_marker() == "*"]
+    assert len(stars) == 1 and list(stars[0].get_xdata()) == [15_000] and list(stars[0].get_ydata()) == [0.993]
+    assert not [line for line in tau_ax.lines if line.get_marker() == "*"]  # the paper's tau is not marked
+    labels = [t.get_text() for t in r2_ax.get_legend().get_texts()]
+    assert sorted(labels) == ["dnn", "gbm", "gbm, paper (v1 zoo, 15,000 nets)"]
+    bars = r2_ax.containers[0]  # error bars of the first predictor: from the CI columns
+    segments = bars.lines[2][0].get_segments()
+    assert [tuple(seg[:, 1]) for seg in segments] == [(0.3, 0.6)] * 3
+    assert fig._suptitle.get_text() == "tiny zoo, Fashion-MNIST"

@@ -167,3 +167,41 @@ def test_random_search_estimator_needs_validation_rows(task):
     search = RandomSearch("linear", n_iter=2, seed=3).fit(Xtr, ytr, X_val=Xva, y_val=yva)
     np.testing.assert_allclose(search.predict(Xte), search.best_estimator_.predict(Xte))
     assert len(search.trials_) == 2
+
+
+def test_sized_preset_searches_its_grid_and_keeps_the_best_on_validation(task):
+    from zoolib.predictors import SIZED_GRIDS, GridSearch
+
+    (Xtr, ytr), (Xva, yva), (Xte, _) = task
+    search = make_predictor("gbm", preset="sized", seed=2)
+    assert isinstance(search, GridSearch) and search.grid == SIZED_GRIDS["gbm"] and input_encoding(search) == "category"
+    search.fit(Xtr[:40], ytr[:40], X_val=Xva, y_val=yva)
+    n_settings = np.prod([len(v) for v in SIZED_GRIDS["gbm"].values()])
+    assert len(search.trials_) == n_settings
+    best = search.trials_.loc[search.trials_["val_r2"].idxmax()]
+    assert search.best_params_ == {k: best[k] for k in SIZED_GRIDS["gbm"]}
+    assert search.best_estimator_.min_child_samples == best["min_child_samples"]
+    assert r2(yva, search.predict(Xva)) == pytest.approx(best["val_r2"])
+    np.testing.assert_allclose(search.feature_importances_, search.best_estimator_.feature_importances_)
+    alone = GridSearch("gbm", seed=2).fit(Xtr[:40], ytr[:40])  # no validation rows: the grid's first setting
+    assert alone.best_params_ == {k: v[0] for k, v in SIZED_GRIDS["gbm"].items()} and alone.trials_.empty
+    assert alone.best_estimator_.num_leaves == SIZED_GRIDS["gbm"]["num_leaves"][0]
+
+
+def test_gbm_feature_importances_are_gain_shares_on_the_informative_columns(task):
+    (Xtr, ytr), (Xva, yva), _ = task
+    gbm = make_predictor("gbm", preset="fast").fit(Xtr, ytr, X_val=Xva, y_val=yva)
+    assert gbm.feature_importances_.sum() == pytest.approx(1.0)
+    assert set(np.argsort(gbm.feature_importances_)[-3:]) == {0, 1, 2}  # y depends on columns 0, 1, 2
+
+
+def test_gbm_caps_lightgbm_histogram_memory_unless_told_not_to():
+    from zoolib.predictors import GBM_HISTOGRAM_POOL_MB, GBMRegressor
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(200, 5)), rng.uniform(size=200)
+    capped = GBMRegressor(n_estimators=3).fit(X, y)
+    assert capped.model_.get_params()["histogram_pool_size"] == GBM_HISTOGRAM_POOL_MB
+    uncapped = GBMRegressor(n_estimators=3, histogram_pool_size=-1).fit(X, y)
+    assert uncapped.model_.get_params()["histogram_pool_size"] == -1
+    assert np.array_equal(capped.predict(X), uncapped.predict(X))  # a memory setting: the same trees

@@ -1,5 +1,6 @@
 """Download, resume, safe extraction and checks of the released zoo, against a local HTTP server."""
 
+import hashlib
 import io
 import socket
 import tarfile
@@ -13,8 +14,8 @@ import pytest
 from tests.zoo_fixtures import write_released_style_zoo
 from zoolib import release
 from zoolib.cli import main
-from zoolib.release import DownloadError, HostUnreachable, download_zoo
-from zoolib.zoo import read_zoo
+from zoolib.release import BadArchive, DownloadError, HostUnreachable, download_zoo
+from zoolib.zoo import check_manifest, read_zoo
 
 N_RUNS = 3  # 2 complete runs of 9 checkpoints + 1 stopped after 3: 21 rows
 N_ROWS = 21
@@ -179,13 +180,12 @@ def test_a_corrupt_archive_leaves_nothing_behind(tmp_path, serve, archive, where
 
 
 def test_an_archive_with_a_wrong_layout_is_refused(tmp_path, serve):
-    def swap_bias_and_kernel(folder):
+    def permute_a_kernel(folder):  # a valid layout (bias, then a kernel of 16 outputs), not the paper's
         layout = pd.read_csv(folder / "layout.csv", index_col=0)
-        layout.loc[0, ["start_idx", "end_idx"]] = [144, 160]
-        layout.loc[1, ["start_idx", "end_idx"]] = [0, 144]
+        layout.loc[1, "shape"] = "(1, 3, 3, 16)"
         layout.to_csv(folder / "layout.csv")
 
-    server = serve(make_archive(tmp_path, edit=swap_bias_and_kernel))
+    server = serve(make_archive(tmp_path, edit=permute_a_kernel))
     with pytest.raises(DownloadError, match="is not the released mnist zoo: layout.csv: layout differs from the paper.s"):
         download_zoo("mnist", tmp_path / "zoos" / "mnist", base_url=server.url, expected_rows=N_ROWS)
     assert list((tmp_path / "zoos").iterdir()) == []
@@ -252,14 +252,74 @@ def test_unknown_dataset_is_a_clear_error():
         release.archive_url("imagenet")
 
 
+def local_split_file(folder: Path, monkeypatch) -> Path:
+    """A stand-in NFN split file for mnist, registered as the published one."""
+    body = b"0\n" + b"".join(b"%d\n" % i for i in range(N_ROWS))
+    file = folder / "my_split.csv"
+    file.write_bytes(body)
+    monkeypatch.setitem(release.SPLIT_FILES, "mnist", ("mnist_split.csv", len(body), hashlib.sha256(body).hexdigest()))
+    return file
+
+
 def test_cli_download_reports_the_installed_zoo(tmp_path, serve, archive, monkeypatch, capsys):
     monkeypatch.setitem(release.RELEASED_ROWS, "mnist", N_ROWS)
+    split = local_split_file(tmp_path, monkeypatch)
     server = serve(archive)
-    assert main(["zoo", "download", "mnist", "--dest", str(tmp_path / "mnist"), "--base-url", server.url]) == 0
+    dest = ["--dest", str(tmp_path / "mnist"), "--split-file", str(split)]
+    assert main(["zoo", "download", "mnist", *dest, "--base-url", server.url]) == 0
     out = capsys.readouterr().out
     assert f"{N_ROWS} rows x 4970 parameters, {N_RUNS} runs" in out and str(tmp_path / "mnist") in out
     monkeypatch.setenv("ZOOLIB_DATA", str(tmp_path / "data"))
     code = main(["zoo", "download", "mnist", "--base-url", "http://127.0.0.1:1"])
     err = capsys.readouterr().err
-    assert code == 1 and "could not reach the host" in err and "Traceback" not in err
+    assert code == 2 and "could not reach the host" in err and "Traceback" not in err
     assert str(tmp_path / "data" / "zoos" / "released" / "mnist.tar.xz") in err
+
+
+def test_an_installed_zoo_carries_a_manifest_of_its_files_and_archive(tmp_path, archive):
+    import json
+
+    file = tmp_path / "mnist.tar.xz"
+    file.write_bytes(archive)
+    digest = hashlib.sha256(archive).hexdigest()
+    dest = download_zoo("mnist", tmp_path / "zoos" / "mnist", archive=file, expected_rows=N_ROWS, sha256=digest.upper())
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert manifest["archive"] == {"name": "mnist.tar.xz", "source": str(file), "size": len(archive), "sha256": digest}
+    assert sorted(manifest["files"]) == ["layout.csv", "metrics.csv.gz", "weights.npy"]
+    assert manifest["files"]["layout.csv"]["sha256"] == hashlib.sha256((dest / "layout.csv").read_bytes()).hexdigest()
+    assert sorted(p.name for p in dest.iterdir()) == ["layout.csv", "manifest.json", "metrics.csv.gz", "weights.npy"]
+    assert check_manifest(dest) == [(name, "ok") for name in sorted(manifest["files"])]
+
+
+def test_an_installed_zoo_from_another_archive_is_kept_unless_forced(tmp_path, archive):
+    file = tmp_path / "mnist.tar.xz"
+    file.write_bytes(archive)
+    dest = download_zoo("mnist", tmp_path / "mnist", archive=file, expected_rows=N_ROWS)
+    other = "ab" * 32
+    with pytest.raises(FileExistsError, match=f"installed from an archive with sha256 .*, not {other}.*--force"):
+        download_zoo("mnist", dest, archive=file, expected_rows=N_ROWS, sha256=other)
+    with pytest.raises(BadArchive, match=f"sha256 {hashlib.sha256(archive).hexdigest()}, expected {other}"):
+        download_zoo("mnist", dest, archive=file, expected_rows=N_ROWS, sha256=other, force=True)
+    assert read_zoo(dest).weights.shape == (N_ROWS, 4970)  # the refused archive changed nothing
+
+
+def test_a_checked_zoo_without_a_manifest_gets_one(tmp_path):
+    write_released_style_zoo(tmp_path / "mnist", n_runs=N_RUNS)
+    download_zoo("mnist", tmp_path / "mnist", expected_rows=N_ROWS, base_url="http://127.0.0.1:1")
+    assert [status for _, status in check_manifest(tmp_path / "mnist")] == ["ok"] * 3
+
+
+def test_the_released_checkpoint_structure_allows_a_few_diverged_runs():
+    from tests.zoo_fixtures import released_style_metrics
+
+    assert release.released_checkpoints(released_style_metrics(200, stopped_early=2)) is None
+    problem = release.released_checkpoints(released_style_metrics(200, stopped_early=3))
+    assert problem == "3 of 200 runs stop before epoch 86; in the released zoo nearly all runs have all 9 checkpoints"
+    gap = released_style_metrics(3, stopped_early=0).query("step != 2")
+    assert "has checkpoints at epochs [0, 1, 3, 20, 40, 60, 80, 86]" in release.released_checkpoints(gap)
+
+
+def test_size_caps_follow_the_row_count():
+    per_member, in_all = release.size_caps(N_ROWS)
+    assert per_member == N_ROWS * 4970 * 4 + 4096 and in_all == per_member + N_ROWS * 2048 + (1 << 20)
+    assert release.size_caps(270_000)[0] < 5.5 * 2**30

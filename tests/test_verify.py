@@ -129,13 +129,14 @@ def test_evaluate_accuracy_counts_correct_argmax(data):
 
 def test_the_test_set_follows_generation_json_of_a_generated_zoo(trained_zoo, data, monkeypatch, tmp_path):
     asked = []
-    monkeypatch.setattr("zoolib.data.load_dataset", lambda name, allow_mnist_subset: asked.append(allow_mnist_subset) or data)
+    monkeypatch.setattr("zoolib.data.load_mnist_subset", lambda: asked.append("subset") or data)
+    monkeypatch.setattr("zoolib.data.load_dataset", lambda name, allow_mnist_subset=False: asked.append("files") or data)
     made = tmp_path / "mnist"
     shutil.copytree(trained_zoo.path, made)
-    info = {"spec": {"test_images": 100, "allow_mnist_subset": True}, "data_source": "random test fixture"}
+    info = {"spec": {"test_images": 100, "mnist_subset": True}, "data_source": "random test fixture"}
     (made / "generation.json").write_text(json.dumps(info))
     test_set, warning = load_test_set(read_zoo(made))
-    assert len(test_set.y_test) == 100 and asked == [True] and warning is None
+    assert len(test_set.y_test) == 100 and asked == ["subset"] and warning is None  # trained on the subset
     assert len(load_test_set(read_zoo(made), test_images=50)[0].y_test) == 50
     subset = {**info, "data_source": "random test fixture, first 5120/100 images"}  # a tiny profile's record
     (made / "generation.json").write_text(json.dumps(subset))
@@ -155,3 +156,27 @@ def test_cli_verify_says_what_it_used_and_fails_loudly(trained_zoo, data, monkey
     assert main(["zoo", "verify", str(broken.path), "--n", "6"]) == 1
     err = capsys.readouterr().err
     assert "1 of 6 nets disagree" in err and "row 3 (run run_1, epoch 2)" in err
+
+
+@pytest.mark.parametrize("seeds", ["shared", "per-run"])
+def test_initial_structure_finds_shared_draws_only_under_a_shared_seed(tmp_path, data, seeds, capsys):
+    """A tiny zoo's epoch-0 rows: one start per initializer (scaled by init_std for RandomNormal and
+    TruncatedNormal) under the paper's shared seed, one per run under per-run seeds."""
+    from zoolib.hparams import sample_configs
+    from zoolib.train import train_nets
+    from zoolib.verify import initial_structure
+
+    configs = sample_configs(30, "mnist", seed=0, epochs=1, train_fractions=(1.0,), seeds=seeds)
+    weights, metrics = train_nets(configs, data, [0], progress=False)
+    write_zoo(tmp_path / "zoo", weights, metrics, parameter_layout())
+    report = initial_structure(read_zoo(tmp_path / "zoo"))
+    assert set(report["w_init"]) == {"he_normal", "orthogonal", "glorot_normal", "RandomNormal", "TruncatedNormal"}
+    assert report["runs"].sum() == 30
+    if seeds == "shared":
+        assert (report["starts"] == 1).all() and report["shared"].all()
+        assert len(set(metrics["config.init_std"])) == 30  # proportional, not equal, rows were matched
+    else:
+        assert (report["starts"] == report["runs"]).all() and not report["shared"].any()
+    assert main(["zoo", "verify", "--init", str(tmp_path / "zoo")]) == 0
+    verdict = capsys.readouterr().out.strip().splitlines()[-1]
+    assert verdict.endswith("yes" if seeds == "shared" else "(30 distinct starts in 30 runs)")

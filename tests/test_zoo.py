@@ -133,3 +133,30 @@ def test_write_refuses_a_folder_with_the_users_files_unless_forced(tmp_path):
         write_zoo(tmp_path / "afile", ones, metrics, parameter_layout())
     write_zoo(tmp_path / "mine", ones, metrics, parameter_layout(), force=True)
     assert not (tmp_path / "mine" / "thesis.tex").exists()
+
+
+def _resident_kib(path) -> int:
+    """Resident KiB of this process's mappings of `path` (/proc/self/smaps)."""
+    total, current = 0, False
+    for line in open("/proc/self/smaps"):
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5:
+            current = len(fields) == 6 and fields[5] == str(path)
+        elif current and fields[0] == "Rss:":
+            total += int(fields[1])
+    return total
+
+
+def test_read_rows_gathers_rows_and_hands_back_the_mapped_pages(tmp_path):
+    from zoolib.zoo import read_rows
+
+    path = tmp_path / "w.npy"
+    np.save(path, np.random.default_rng(0).standard_normal((3000, 1024)).astype(np.float32))  # 12 MiB
+    weights = np.load(path, mmap_mode="r")
+    rows = np.random.default_rng(1).permutation(3000)[:2000]
+    assert np.array_equal(read_rows(weights, rows, chunk_rows=256), weights[rows])  # order kept
+    if not __import__("os").path.exists("/proc/self/smaps"):
+        pytest.skip("needs /proc/self/smaps")
+    weights = np.load(path, mmap_mode="r")
+    read_rows(weights, np.arange(0, 3000, 3), chunk_rows=256)
+    assert _resident_kib(path) < 2048  # without the page drops all 12 MiB stay resident

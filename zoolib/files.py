@@ -8,6 +8,7 @@ directory: `datasets/` for image datasets, `zoos/<profile>/<collection>/` for zo
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -72,10 +73,26 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text)
 
 
-def remove_debris(folder: str | os.PathLike) -> list[Path]:
-    """Delete temporary files and folders that a crashed zoolib run left in `folder`; returns them."""
+def remove_debris(folder: str | os.PathLike, target: str = "") -> list[Path]:
+    """Delete temporary files and folders that a crashed zoolib run left in `folder` (only those made
+    for the file or folder named `target`, when given); returns them."""
     folder = Path(folder)
-    found = sorted(folder.glob(f"{TEMP_PREFIX}*")) if folder.is_dir() else []
+    found = sorted(folder.glob(f"{TEMP_PREFIX}{target}.*" if target else f"{TEMP_PREFIX}*")) if folder.is_dir() else []
     for path in found:
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() and not path.is_symlink() else path.unlink(missing_ok=True)
     return found
+
+
+def sha256_file(path: str | os.PathLike, progress: bool = True, chunk_bytes: int = 1 << 22) -> str:
+    """Hex sha256 of a file, read in chunks (a progress bar for files over 256 MiB)."""
+    from tqdm.auto import tqdm
+
+    path = Path(path)
+    size = path.stat().st_size
+    digest = hashlib.sha256()
+    with open(path, "rb") as f, tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
+                                     desc=f"sha256 {path.name}", disable=not progress or size < 1 << 28) as bar:
+        while chunk := f.read(chunk_bytes):
+            digest.update(chunk)
+            bar.update(len(chunk))
+    return digest.hexdigest()

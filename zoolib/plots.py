@@ -17,6 +17,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 ACCURACY_BINS = np.linspace(0.0, 1.0, 16)  # 15 bins on [0, 1], as in the paper
+HISTOGRAM_COLOR = "tab:green"  # the paper's accuracy histograms are green
+IDENTITY_STYLE = dict(color="tab:red", linestyle="--", lw=1)  # the paper's y = x: red, dashed
 STYLE = {"font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11, "legend.fontsize": 9,
          "xtick.labelsize": 9, "ytick.labelsize": 9, "figure.titlesize": 12, "figure.dpi": 100}
 """Sizes for a figure read at about its natural size (100 dpi) in the book's article column."""
@@ -32,7 +34,7 @@ def _styled(make):
 
 
 def _identity_line(ax, low: float = 0.0, high: float = 1.0) -> None:
-    ax.plot([low, high], [low, high], "k--", lw=1, label="y = x")
+    ax.plot([low, high], [low, high], label="y = x", **IDENTITY_STYLE)
 
 
 def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
@@ -59,7 +61,7 @@ def accuracy_distributions(
         _require(frame, ["test_accuracy", "train_accuracy"], "accuracy_distributions")
         frame = frame[np.isfinite(frame["test_accuracy"]) & np.isfinite(frame["train_accuracy"])]
         top, bottom = axes[0, column], axes[1, column]
-        top.hist(frame["test_accuracy"], bins=ACCURACY_BINS, color="tab:blue", edgecolor="white")
+        top.hist(frame["test_accuracy"], bins=ACCURACY_BINS, color=HISTOGRAM_COLOR, edgecolor="white")
         top.set_title(f"{label}\n{len(frame)} nets", fontsize=10)
         top.set_xlim(0, 1)
         shown = frame.iloc[rng.permutation(len(frame))[:n_scatter]]
@@ -111,43 +113,52 @@ def hyperparameter_distributions(configs: pd.DataFrame, space: Mapping[str, tupl
 
 
 @_styled
-def bias_range_scatter(frame: pd.DataFrame, x: str, y: str, color: str = "test_accuracy", title: str = "",
-                       xlabel: str | None = None, ylabel: str | None = None) -> Figure:
-    """Paper Figure 4: two weight statistics (e.g. bias ranges) on log-log axes, coloured by accuracy.
+def bias_range_scatter(frames: Mapping[str, pd.DataFrame], x: str, y: str, color: str = "test_accuracy",
+                       title: str = "", xlabel: str | None = None, ylabel: str | None = None) -> Figure:
+    """Paper Figure 4: two weight statistics (e.g. bias ranges) on log-log axes, coloured by accuracy,
+    one panel per entry of `frames` (panel title -> one row per net).
 
     Rows with a non-positive or non-finite value cannot sit on a log axis; their number is given in
     the legend instead of silently dropping them.
     """
-    _require(frame, [x, y, color], "bias_range_scatter")
-    values = frame[[x, y, color]].astype(float)
-    ok = (values[x] > 0) & (values[y] > 0) & np.isfinite(values).all(axis=1)
-    shown = values[ok].sort_values(color)
-    fig = Figure(figsize=(6.4, 5.2), layout="constrained")
-    ax = fig.subplots()
-    points = ax.scatter(shown[x], shown[y], c=shown[color], cmap="viridis", vmin=0, vmax=1, s=10,
-                        label=f"{len(shown)} nets" + (f" ({int((~ok).sum())} non-positive or non-finite not shown)" if (~ok).any() else ""))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(xlabel or x)
-    ax.set_ylabel(ylabel or y)
-    ax.legend(loc="best", fontsize=8)
-    fig.colorbar(points, ax=ax, label=color.replace("_", " "))
-    ax.set_title(title or f"{y} vs {x}")
+    if not frames:
+        raise ValueError("bias_range_scatter needs at least one panel")
+    fig = Figure(figsize=(4.6 * len(frames) + 1.2, 4.6), layout="constrained")
+    axes = fig.subplots(1, len(frames), squeeze=False)[0]
+    for ax, (label, frame) in zip(axes, frames.items()):
+        _require(frame, [x, y, color], "bias_range_scatter")
+        values = frame[[x, y, color]].astype(float)
+        ok = (values[x] > 0) & (values[y] > 0) & np.isfinite(values).all(axis=1)
+        shown = values[ok].sort_values(color)
+        points = ax.scatter(shown[x], shown[y], c=shown[color], cmap="viridis", vmin=0, vmax=1, s=10,
+                            label=f"{len(shown)} nets" + (f" ({int((~ok).sum())} non-positive or non-finite not shown)" if (~ok).any() else ""))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel or x)
+        ax.set_ylabel(ylabel or y)
+        ax.legend(loc="best", fontsize=8)
+        ax.set_title(label, fontsize=10)
+    fig.colorbar(points, ax=list(axes), label=color.replace("_", " "))
+    fig.suptitle(title or f"{y} vs {x}")
     return fig
 
 
 @_styled
-def feature_importance(importances: pd.Series, top: int = 15, title: str = "", xlabel: str = "importance") -> Figure:
-    """Horizontal bars of the `top` largest importances (index = feature names), largest on top."""
-    if importances.empty:
-        raise ValueError("feature_importance needs at least one feature")
-    shown = importances.sort_values(ascending=False).head(top)[::-1]
-    fig = Figure(figsize=(6.4, 0.32 * len(shown) + 1.4), layout="constrained")
-    ax = fig.subplots()
-    ax.barh(range(len(shown)), shown.to_numpy(), color="tab:blue")
-    ax.set_yticks(range(len(shown)), shown.index, fontsize=8)
-    ax.set_xlabel(xlabel)
-    ax.set_title(title or "Feature importance")
+def feature_importance(importances: Mapping[str, pd.Series], top: int = 15, title: str = "",
+                       xlabel: str = "importance") -> Figure:
+    """Horizontal bars of the `top` largest importances (index = feature names), largest on top, one
+    panel per entry of `importances` (panel title -> importances)."""
+    if not importances or any(s.empty for s in importances.values()):
+        raise ValueError("feature_importance needs at least one panel with at least one feature")
+    fig = Figure(figsize=(5.2 * len(importances), 0.3 * top + 1.6), layout="constrained")
+    axes = fig.subplots(1, len(importances), squeeze=False)[0]
+    for ax, (label, series) in zip(axes, importances.items()):
+        shown = series.sort_values(ascending=False).head(top)[::-1]
+        ax.barh(range(len(shown)), shown.to_numpy(), color="tab:blue")
+        ax.set_yticks(range(len(shown)), shown.index, fontsize=8)
+        ax.set_xlabel(xlabel)
+        ax.set_title(label, fontsize=10)
+    fig.suptitle(title or "Feature importance")
     return fig
 
 
@@ -292,4 +303,39 @@ def throughput_bars(frame: pd.DataFrame, value: str, label: str, title: str = ""
         ax.text(v, i, f" {v:,.0f}", va="center", fontsize=8)
     ax.set_xlabel(label)
     ax.set_title(title or label)
+    return fig
+
+
+@_styled
+def learning_curve(results: pd.DataFrame, paper: Mapping[str, float] | None = None, title: str = "",
+                   paper_nets: int = 15_000, floor: float = -1.0) -> Figure:
+    """Test R^2 (left) and Kendall tau (right) against the number of training nets, log x axis.
+
+    `results` has n_train, r2, kendall_tau, predictor and, when present, the CI columns (drawn as
+    error bars). `paper` maps a predictor to the paper's R^2 with `paper_nets` training nets, drawn
+    as a star of the predictor's colour at that x. R^2 below `floor` is cut off (noted).
+    """
+    _require(results, ["n_train", "r2", "kendall_tau", "predictor"], "learning_curve")
+    paper = dict(paper or {})
+    fig = Figure(figsize=(10.5, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2, sharex=True)
+    for ax, metric, low, high, label in ((axes[0], "r2", "r2_ci_low", "r2_ci_high", "test R²"),
+                                         (axes[1], "kendall_tau", "tau_ci_low", "tau_ci_high", "test Kendall τ")):
+        for predictor, part in results.groupby("predictor", sort=False):
+            part = part.sort_values("n_train")
+            errors = None
+            if low in part and part[low].notna().any():
+                errors = np.vstack([part[metric] - part[low], part[high] - part[metric]]).clip(min=0)
+            line = ax.errorbar(part["n_train"], part[metric], yerr=errors, fmt="o-", capsize=3, label=predictor)
+            if metric == "r2" and predictor in paper:
+                ax.plot([paper_nets], [paper[predictor]], "*", ms=12, color=line[0].get_color(),
+                        label=f"{predictor}, paper (v1 zoo, {paper_nets:,} nets)")
+        if metric == "r2" and np.nanmin(results[[c for c in (metric, low) if c in results]].to_numpy(float), initial=0.0) < floor:
+            ax.set_ylim(floor, 1.02)
+            ax.text(0.02, 0.02, f"values below {floor:g} are cut off", transform=ax.transAxes, fontsize=8)
+        ax.set_xscale("log")
+        ax.set_xlabel("training nets")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle(title or "Learning curve")
     return fig

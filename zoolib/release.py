@@ -2,36 +2,46 @@
 
 `download_zoo("mnist")` fetches https://storage.googleapis.com/gresearch/smallcnnzoo-dataset/mnist.tar.xz
 into `<dest parent>/mnist.tar.xz.part` (resumed with an HTTP Range request when a previous download was
-cut), extracts it into a temporary folder next to the destination (refusing members that would land
-outside it), checks the zoo (three files, float32 weights of 4970 columns, one metrics row per weights
-row, the paper's layout, the published row count) and only then renames it into place. A failure leaves
-no half zoo behind; only an incomplete .part download stays, for the next run to resume.
+cut), checks its sha256 when one is given, extracts it into a temporary folder next to the destination
+(refusing members that would land outside it or grow past the size of a released zoo), checks the zoo
+(three files, float32 weights of 4970 columns that are not all zero or constant, one metrics row per
+weights row, the paper's layout, the published row count, the released checkpoint epochs), writes its
+manifest.json (size and sha256 of every file and of the archive) and only then renames it into place.
+A failure leaves no half zoo behind; only an incomplete .part download stays, for the next run to
+resume. A folder at the destination that fails the check is left alone unless `force`.
+`download_split_file("mnist")` fetches the NFN benchmark's split file of that zoo from a pinned commit of
+the NFN repository (resumable too), checks its size and sha256 and stores it beside the zoo
+(`data/zoos/released/mnist_split.csv`), where `zoolib.nfn.nfn_split` finds it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import lzma
+import os
 import shutil
-import sys
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from zoolib.cnn import parameter_layout
 from zoolib.data import DATASETS
-from zoolib.files import atomic_write
-from zoolib.profiles import zoo_dir
-from zoolib.zoo import LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE, ZooFormatError, datasets_of, layout_table, read_zoo
+from zoolib.files import atomic_write, sha256_file
+from zoolib.profiles import PROFILES, zoo_dir
+from zoolib.zoo import (
+    LAYOUT_FILE, MANIFEST_FILE, METRICS_FILE, WEIGHTS_FILE, ZOO_FILES, ZooFormatError, check_replaceable, datasets_of,
+    layout_table, read_manifest, read_rows, read_zoo, write_manifest,
+)
 
 BASE_URL = "https://storage.googleapis.com/gresearch/smallcnnzoo-dataset"
 RELEASED_ROWS = {"mnist": 269_973, "fashion_mnist": 270_000, "cifar10": 270_000, "svhn_cropped": 269_892}  # per DATASETS
 CHUNK_BYTES = 1 << 20
+RELEASED_STEPS = PROFILES["paper"]["checkpoints"]  # the paper's checkpoint epochs, as released: 0, 1, 2, 3, 20, ..., 86
+SAMPLED_ROWS = 1000  # rows read to tell trained weights from all-zero or constant ones
 
 
 class DownloadError(RuntimeError):
@@ -111,28 +121,48 @@ def fetch(url: str, part: Path, retries: int = 3, timeout: float = 60.0) -> Path
     )
 
 
-def _safe_members(tar: tarfile.TarFile, where: str):
-    """Yield the archive's members, refusing links, special files and paths leaving the folder."""
+def size_caps(rows: int) -> tuple[int, int]:
+    """(bytes per member, bytes in all) that a released zoo of `rows` rows may extract to: weights.npy
+    (float32 rows of the paper's 4970 parameters plus its header) is the largest member; metrics.csv.gz
+    gets a generous 2 KiB per row, layout.csv and folders a MiB."""
+    weights = rows * 4 * int(parameter_layout()["end_idx"].iloc[-1]) + 4096
+    return weights, weights + rows * 2048 + (1 << 20)
+
+
+def _safe_members(tar: tarfile.TarFile, where: str, caps: tuple[int, int]):
+    """Yield the archive's members, refusing links, special files, paths leaving the folder and sizes
+    past `caps` (per member, in all), each before it is written."""
+    per_member, in_all = caps
+    total = 0
     for member in tar:
         path = PurePosixPath(member.name)
         if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
             raise BadArchive(f"{where}: unsafe member path {member.name!r}; refusing to extract this archive")
-        if not (member.isfile() or member.isdir()):
+        if not (member.isfile() or member.isdir()) or member.issparse():
             raise BadArchive(
                 f"{where}: member {member.name!r} is a link or special file; the released zoo holds only "
                 "regular files, refusing to extract this archive"
             )
+        total += member.size
+        if member.size > per_member or total > in_all:
+            raise BadArchive(
+                f"{where}: member {member.name!r} would extract to {member.size} bytes ({total} so far), more than "
+                f"a released zoo needs ({per_member} per file, {in_all} in all); refusing to extract this archive"
+            )
         yield member
 
 
-def extract(archive: Path, into: Path) -> Path:
-    """Extract `archive` into the folder `into` safely; return the folder holding weights.npy."""
+def extract(archive: Path, into: Path, caps: tuple[int, int] | None = None) -> Path:
+    """Extract `archive` into the folder `into` safely; return the folder holding weights.npy.
+
+    caps: (bytes per member, bytes in all), by default those of the largest released zoo (`size_caps`)."""
+    caps = caps or size_caps(max(RELEASED_ROWS.values()))
     size = archive.stat().st_size
     try:
         with open(archive, "rb") as raw, tqdm.wrapattr(
             raw, "read", total=size, desc=f"extracting {archive.name}", leave=False
         ) as stream, tarfile.open(fileobj=stream, mode="r:xz") as tar:
-            for member in _safe_members(tar, str(archive)):
+            for member in _safe_members(tar, str(archive), caps):
                 tar.extract(member, into, filter="data")
     except (tarfile.TarError, lzma.LZMAError, EOFError) as err:
         raise BadArchive(f"{archive}: not a valid, complete .tar.xz archive ({err})") from err
@@ -152,7 +182,8 @@ def check_release(path: str | Path, dataset: str, expected_rows: int | None | st
 
     Checks the three files, float32 weights with the paper's 4970 columns (header only: memory-mapped),
     one metrics row per weights row, layout.csv equal to zoolib.cnn.parameter_layout(), config.dataset,
-    and the row count: the published one (`"published"`), a given number, or none (`None`).
+    the row count: the published one (`"published"`), a given number, or none (`None`), the released
+    checkpoints (`released_checkpoints`) and weights that are not all zero or constant (a sample of rows).
     """
     path = Path(path)
     missing = [f for f in (WEIGHTS_FILE, METRICS_FILE, LAYOUT_FILE) if not (path / f).is_file()]
@@ -182,28 +213,85 @@ def check_release(path: str | Path, dataset: str, expected_rows: int | None | st
             f"{path}: {len(zoo)} rows, the released {dataset} zoo has {expected}; the archive is not the "
             "published one (or is damaged)"
         )
+    problem = released_checkpoints(zoo.metrics) or _constant_weights(zoo.weights)
+    if problem:
+        raise DownloadError(f"{path}: {problem}; the archive is not the published one (or is damaged)")
 
 
-def install(archive: Path, dest: Path, dataset: str, expected_rows: int | None | str = "published") -> Path:
-    """Extract and check `archive`, then rename the zoo into `dest` (replacing what is there)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.extract-", dir=dest.parent))
-    try:
-        zoo = extract(archive, tmp)
+def released_checkpoints(metrics) -> str | None:
+    """Why the runs do not have the released checkpoint structure, or None: every run's epochs are the
+    first k of RELEASED_STEPS (a diverged run stops early), and nearly all runs (all but 1 %, at least
+    all but one) have all nine."""
+    steps = np.asarray(RELEASED_STEPS)
+    table = metrics[["modeldir", "step"]].sort_values(["modeldir", "step"], kind="stable")
+    position = table.groupby("modeldir", sort=False).cumcount().to_numpy()
+    epoch = table["step"].to_numpy()
+    wrong = (position >= len(steps)) | (epoch != steps[np.minimum(position, len(steps) - 1)])
+    if wrong.any():
+        run = table["modeldir"].to_numpy()[np.argmax(wrong)]
+        found = sorted(table.loc[table["modeldir"] == run, "step"].tolist())
+        return (f"run {run} has checkpoints at epochs {found}; released runs have epochs "
+                f"{', '.join(map(str, steps))} (or the first few of them, when a run diverged)")
+    counts = table.groupby("modeldir", sort=False).size()
+    short = int((counts < len(steps)).sum())
+    if short > max(1, len(counts) // 100):
+        return (f"{short} of {len(counts)} runs stop before epoch {steps[-1]}; in the released zoo nearly all "
+                f"runs have all {len(steps)} checkpoints")
+    return None
+
+
+def _constant_weights(weights: np.ndarray) -> str | None:
+    """Why the weights cannot be trained nets (no finite row, or every row constant, e.g. all zero) in
+    up to SAMPLED_ROWS rows spread over the file, read in chunks from the memory map; or None."""
+    rows = np.unique(np.linspace(0, len(weights) - 1, min(len(weights), SAMPLED_ROWS)).astype(np.int64))
+    sample = read_rows(weights, rows)
+    sample = sample[np.isfinite(sample).all(axis=1)]
+    if len(sample) == 0:
+        return f"{WEIGHTS_FILE}: all {len(rows)} sampled rows hold NaN or Inf"
+    if (sample.max(axis=1) == sample.min(axis=1)).all():
+        what = "all zero" if not sample.any() else "constant (every parameter of a row equal)"
+        return f"{WEIGHTS_FILE}: the weights of all {len(sample)} sampled rows are {what}, unlike trained nets"
+    return None
+
+
+def install(archive: Path, dest: Path, dataset: str, expected_rows: int | None | str = "published",
+            sha256: str | None = None, source: str | None = None) -> Path:
+    """Check `archive` (its sha256 if given), extract and check the zoo in it, write its manifest.json,
+    then rename it into `dest` (replacing what is there: callers check first that they may)."""
+    digest = sha256_file(archive)
+    if sha256 is not None and digest != sha256.lower():
+        raise BadArchive(f"{archive}: sha256 {digest}, expected {sha256.lower()} (--sha256); "
+                         "it is not the archive you meant, or it is damaged")
+    rows = RELEASED_ROWS[dataset] if expected_rows == "published" else expected_rows
+    with atomic_write(dest, folder=True) as tmp:
+        zoo = extract(archive, tmp, size_caps(rows or max(RELEASED_ROWS.values())))
         try:
             check_release(zoo, dataset, expected_rows)
         except DownloadError as err:
             inside = str(err).replace(f"{zoo}: ", "").replace(f"{zoo}/", "").replace(str(zoo), "the zoo")
             raise BadArchive(f"{archive} is not the released {dataset} zoo: {inside}") from err
-        old = dest.with_name(f".{dest.name}.old")
-        if dest.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            dest.rename(old)
-        zoo.rename(dest)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for name in ZOO_FILES:  # the zoo's files at the top (not in the archive's folder); nothing else
+            os.replace(zoo / name, tmp / name)
+        for path in tmp.iterdir():
+            if path.name not in ZOO_FILES:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        archive_entry = {"name": f"{dataset}.tar.xz", "source": source or str(archive),
+                         "size": archive.stat().st_size, "sha256": digest}
+        write_manifest(tmp, archive=archive_entry)
     return dest
+
+
+def _installed(dest: Path, dataset: str, expected_rows, sha256: str | None) -> str | None:
+    """Why `dest` is not the checked zoo of `dataset` (from the archive of `sha256`, if given), or None."""
+    try:
+        check_release(dest, dataset, expected_rows)
+        if sha256 is not None:
+            recorded = read_manifest(dest).get("archive", {}).get("sha256")
+            if recorded != sha256.lower():
+                return f"it was installed from an archive with sha256 {recorded}, not {sha256.lower()}"
+    except (DownloadError, ZooFormatError) as err:
+        return str(err)
+    return None
 
 
 def download_zoo(
@@ -213,21 +301,29 @@ def download_zoo(
     archive: str | Path | None = None,
     expected_rows: int | None | str = "published",
     force: bool = False,
+    sha256: str | None = None,
 ) -> Path:
     """Download, check and install the released zoo of `dataset`; return its folder.
 
     dest defaults to zoolib.profiles.zoo_dir("released", dataset). A zoo already there that passes the
-    checks is kept (unless `force`). The archive comes from `archive` if given, else from
-    `<dest parent>/<dataset>.tar.xz` if someone put it there, else from `base_url`.
+    checks (and came from the archive of `sha256`, if given) is kept; anything else at `dest` (a damaged
+    zoo, other files) is left alone with a FileExistsError, unless `force`, which reinstalls in any case.
+    The archive comes from `archive` if given, else from `<dest parent>/<dataset>.tar.xz` if someone put
+    it there, else from `base_url`; with `sha256`, an archive of another hash is refused.
     """
     _check_dataset(dataset)
     dest = Path(dest) if dest is not None else zoo_dir("released", dataset)
-    if dest.exists() and not force:
-        try:
-            check_release(dest, dataset, expected_rows)
+    if not force and dest.exists() and not (dest.is_dir() and not any(dest.iterdir())):
+        problem = _installed(dest, dataset, expected_rows, sha256)
+        if problem is None:
+            if not (dest / MANIFEST_FILE).is_file():  # installed by an earlier zoolib
+                write_manifest(dest)
             return dest
-        except DownloadError as err:
-            print(f"{dest} is there but fails the check ({err}); installing it again", file=sys.stderr)
+        check_replaceable(dest)  # a file, or a folder holding the user's files: named
+        raise FileExistsError(
+            f"{dest} is there but is not the checked released {dataset} zoo ({problem}); zoolib leaves it alone: "
+            "pass --force to replace it with a fresh install, or choose another --dest"
+        )
     url = archive_url(dataset, base_url)
     placed = dest.parent / f"{dataset}.tar.xz"
     if archive is not None or placed.is_file():
@@ -235,7 +331,7 @@ def download_zoo(
         if not archive.is_file():
             raise DownloadError(f"{archive}: no such archive file; download {url} and pass its path")
         try:
-            return install(archive, dest, dataset, expected_rows)
+            return install(archive, dest, dataset, expected_rows, sha256)
         except BadArchive as err:
             raise BadArchive(f"{err}\nReplace {archive} with a good copy of {url}.") from err
     part = dest.parent / f"{dataset}.tar.xz.part"
@@ -244,7 +340,7 @@ def download_zoo(
     except HostUnreachable as err:
         raise HostUnreachable(f"{err}. Is this machine offline? {_manual_hint(dataset, url, placed)}") from err
     try:
-        install(part, dest, dataset, expected_rows)
+        install(part, dest, dataset, expected_rows, sha256, source=url)
     except BadArchive as err:
         part.unlink(missing_ok=True)  # complete but bad: a resume would not help
         raise BadArchive(f"{err}\nThe downloaded file was deleted; run the command again to retry.") from err
@@ -272,7 +368,7 @@ def split_file_problem(path: Path, size: int, sha256: str) -> str | None:
     got = path.stat().st_size
     if got != size:
         return f"{path}: {got} bytes, the NFN split file has {size}"
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = sha256_file(path)
     return None if digest == sha256 else f"{path}: sha256 {digest}, expected {sha256}"
 
 

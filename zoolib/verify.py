@@ -68,14 +68,17 @@ def _matching_layout(zoo: Zoo, arch: Architecture) -> Architecture:
 def load_test_set(zoo: Zoo, allow_mnist_subset: bool = False, test_images: int | None = None):
     """The test split the zoo's accuracies were measured on: zoolib.data.load_dataset of its dataset,
     cut to the first `test_images` images. For a zoo made by `zoolib zoo generate`, its generation.json
-    supplies both settings unless given; a data source differing from the recorded one is a warning
-    printed by the caller (returned as the second value, else None)."""
-    from zoolib.data import load_dataset
+    supplies the image counts unless given, and a zoo trained on the MNIST 5k subset is tested on it; a
+    data source differing from the recorded one is a warning printed by the caller (returned as the
+    second value, else None)."""
+    from zoolib.data import load_dataset, load_mnist_subset
 
+    if test_images is not None and test_images < 1:
+        raise ValueError(f"test_images must be a positive number of images, got {test_images}")
     made = zoo.path is not None and (zoo.path / GENERATION_FILE).is_file()
     info = generation_info(zoo.path) if made else {}
     spec = info.get("spec", {})
-    data = load_dataset(dataset_of(zoo), allow_mnist_subset=allow_mnist_subset or bool(spec.get("allow_mnist_subset")))
+    data = load_mnist_subset() if spec.get("mnist_subset") else load_dataset(dataset_of(zoo), allow_mnist_subset)
     test_images = test_images if test_images is not None else spec.get("test_images")
     if test_images is not None:
         data = data.subset(n_test=test_images)
@@ -121,7 +124,10 @@ def evaluate_accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 250
 def verify_zoo(zoo: Zoo, data, n: int = 20, seed: int = 0, tolerance_images: float = 1.0) -> pd.DataFrame:
     """Re-evaluate n sampled checkpoints of `zoo` on `data` (a zoolib.data.Dataset: name, x_test,
     y_test); return one row per net: recorded and measured accuracy, their difference in accuracy and
-    in test images, and `ok` (|difference| <= tolerance_images test images)."""
+    in test images, and `ok` (|difference| <= tolerance_images test images). No row when every
+    sampled checkpoint holds NaN/Inf weights: then nothing was checked."""
+    if n < 1:
+        raise ValueError(f"n must be a positive number of nets, got {n}")
     dataset = dataset_of(zoo)
     if data.name != dataset:
         raise ValueError(f"the zoo holds {dataset} nets but the test set given is {data.name}")

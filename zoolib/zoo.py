@@ -4,6 +4,9 @@ A zoo directory holds three files, as released:
 - weights.npy: float32 (rows, num_parameters), one network at one checkpoint per row (memory-mapped);
 - metrics.csv.gz: one row per weights row, same order; `modeldir` names the run, `step` the epoch;
 - layout.csv: varname, start_idx, end_idx, shape of every parameter tensor in a row.
+A zoo zoolib writes or installs also holds manifest.json (size and sha256 of every file, and of the
+archive it came from), so that `zoolib zoo verify --integrity` can tell when a file changed; a
+generated zoo holds generation.json too.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,13 +22,14 @@ import numpy as np
 import pandas as pd
 
 from zoolib.data import DATASETS
-from zoolib.files import atomic_write
+from zoolib.files import TEMP_PREFIX, atomic_write, sha256_file, write_text_atomic
 
 WEIGHTS_FILE = "weights.npy"
 METRICS_FILE = "metrics.csv.gz"
 LAYOUT_FILE = "layout.csv"
 GENERATION_FILE = "generation.json"  # how zoolib made a zoo (zoolib.generate)
 INDEX_FILE = "architectures.csv"  # a collection folder of one zoo per architecture
+MANIFEST_FILE = "manifest.json"  # size and sha256 of every file of a zoo (write_manifest, check_manifest)
 ZOO_FILES = (WEIGHTS_FILE, METRICS_FILE, LAYOUT_FILE)
 
 CONFIG_COLUMNS = [
@@ -48,6 +53,7 @@ CONFIG_COLUMNS = [
 RESULT_COLUMNS = ["modeldir", "step", "test_accuracy", "test_loss", "train_accuracy", "train_loss"]
 METRICS_COLUMNS = CONFIG_COLUMNS + RESULT_COLUMNS + ["laststep"]
 REQUIRED_METRICS_COLUMNS = ["modeldir", "step", "test_accuracy"]
+ACCURACY_COLUMNS = ["test_accuracy", "train_accuracy"]
 LAYOUT_COLUMNS = ["varname", "start_idx", "end_idx", "shape"]
 
 
@@ -100,9 +106,15 @@ class Zoo:
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
-    """'(3, 3, 1, 16)' -> (3, 3, 1, 16); '(16,)' -> (16,)."""
+    """'(3, 3, 1, 16)' -> (3, 3, 1, 16); '(16,)' -> (16,); ValueError unless positive integers."""
     inner = str(text).strip().strip("()[] ")
-    return tuple(int(p) for p in inner.split(",") if p.strip())
+    try:
+        shape = tuple(int(p) for p in inner.split(",") if p.strip())
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise ValueError(f"shape {text!r} is not a tuple of positive integers such as (3, 3, 1, 16)")
+    return shape
 
 
 def layout_table(layout: pd.DataFrame) -> pd.DataFrame:
@@ -112,17 +124,22 @@ def layout_table(layout: pd.DataFrame) -> pd.DataFrame:
 
 
 def select_rows(metrics: pd.DataFrame, step: str | int = "final") -> np.ndarray:
-    """Row positions of the chosen checkpoints: 'final', 'all', or an epoch number."""
+    """Row positions of the chosen checkpoints: 'final' (each run's last row), 'completed' (rows at the
+    run's scheduled last epoch, config.epochs, else the zoo's last step: a run that stopped early, e.g.
+    diverged, has none, as in the released zoo it has no step 86), 'all', or an epoch number."""
     if step == "all":
         return np.arange(len(metrics))
     steps = metrics["step"].to_numpy()
     if step == "final":
         last = metrics.groupby("modeldir", sort=False)["step"].transform("max").to_numpy()
         return np.flatnonzero(steps == last)
+    if step == "completed":
+        scheduled = metrics["config.epochs"].to_numpy() if "config.epochs" in metrics else np.full(len(steps), steps.max())
+        return np.flatnonzero(steps == scheduled)
     try:
         epoch = int(step)
     except (TypeError, ValueError):
-        raise ValueError(f"step must be 'final', 'all' or an epoch number, got {step!r}") from None
+        raise ValueError(f"step must be 'final', 'completed', 'all' or an epoch number, got {step!r}") from None
     rows = np.flatnonzero(steps == epoch)
     if rows.size == 0:
         raise ValueError(f"no checkpoint at epoch {epoch}; the zoo has epochs {sorted(set(steps.tolist()))}")
@@ -192,20 +209,65 @@ def read_layout(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise ZooFormatError(f"{path}: missing; a zoo directory needs {LAYOUT_FILE}")
-    layout = pd.read_csv(path)
+    layout = _read_csv(path, "a CSV file")
     layout = layout.loc[:, [c for c in layout.columns if not str(c).startswith("Unnamed")]]
     missing = [c for c in LAYOUT_COLUMNS if c not in layout.columns]
     if missing:
         raise ZooFormatError(f"{path}: missing columns {missing}; expected at least {LAYOUT_COLUMNS}")
+    for column in ("start_idx", "end_idx"):
+        values = pd.to_numeric(layout[column], errors="coerce")
+        bad = values.isna() | (values < 0) | (values != values.round())
+        if bad.any():
+            raise ZooFormatError(
+                f"{path}: {column} holds '{layout[column][bad].iloc[0]}'; expected non-negative integer column positions"
+            )
+        layout[column] = values.astype(np.int64)
     layout = layout.sort_values("start_idx").reset_index(drop=True)
+    shapes = []
     for row in layout.itertuples():
-        size = int(np.prod(parse_shape(row.shape)))
+        try:
+            shapes.append(parse_shape(row.shape))
+        except ValueError as err:
+            raise ZooFormatError(f"{path}: {row.varname}: {err}") from None
+        size = int(np.prod(shapes[-1]))
         if row.end_idx - row.start_idx != size:
             raise ZooFormatError(
                 f"{path}: {row.varname} spans [{row.start_idx}, {row.end_idx}) but its shape "
                 f"{row.shape} holds {size} values"
             )
+    _check_bias_then_kernel(path, layout["varname"].astype(str).tolist(), shapes)
     return layout
+
+
+def _check_bias_then_kernel(path: Path, names: list[str], shapes: list[tuple[int, ...]]) -> None:
+    """The released convention: each layer's `.../bias:0` (1-D) comes right before its `.../kernel:0`
+    (2-D or more), and the bias has one value per output, the kernel's last dimension."""
+    expected = "each layer's 1-D .../bias:0 right before its .../kernel:0, whose last dimension is the bias length"
+    for i, (name, shape) in enumerate(zip(names, shapes)):
+        if name.endswith("bias:0"):
+            kernel = name.removesuffix("bias:0") + "kernel:0"
+            if len(shape) != 1 or i + 1 == len(names) or names[i + 1] != kernel:
+                raise ZooFormatError(f"{path}: {name} has shape {shape} and is followed by "
+                                     f"{names[i + 1] if i + 1 < len(names) else 'nothing'}; expected {expected}")
+            if len(shapes[i + 1]) < 2 or shapes[i + 1][-1] != shape[0]:
+                raise ZooFormatError(f"{path}: {kernel} has shape {shapes[i + 1]} after a bias of {shape[0]} "
+                                     f"values; expected {expected}")
+        elif name.endswith("kernel:0") and (i == 0 or names[i - 1] != name.removesuffix("kernel:0") + "bias:0"):
+            raise ZooFormatError(f"{path}: {name} is not preceded by its bias; expected {expected}")
+    if names and not any(name.endswith("kernel:0") for name in names):
+        raise ZooFormatError(f"{path}: no .../kernel:0 tensor listed; expected {expected}")
+
+
+def _read_csv(path: Path, what: str, **kwargs) -> pd.DataFrame:
+    """pd.read_csv, with a ZooFormatError naming the file when it is not `what` (corrupt, empty, binary)."""
+    try:
+        return pd.read_csv(path, **kwargs)
+    except PermissionError:
+        raise
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ZooFormatError(
+            f"{path}: not {what} ({type(err).__name__}: {err}); the file is damaged: download or generate the zoo again"
+        ) from None
 
 
 def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
@@ -213,13 +275,30 @@ def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise ZooFormatError(f"{path}: missing; a zoo directory needs {METRICS_FILE}")
-    metrics = pd.read_csv(path, low_memory=False)
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"
+    if path.name.endswith(".gz") and not gzipped:
+        raise ZooFormatError(f"{path}: not gzip-compressed; the file is damaged: download or generate the zoo again")
+    metrics = _read_csv(path, "a gzip-compressed CSV file" if gzipped else "a CSV file", low_memory=False)
     metrics = metrics.loc[:, [c for c in metrics.columns if not str(c).startswith("Unnamed")]]
     missing = [c for c in REQUIRED_METRICS_COLUMNS if c not in metrics.columns]
     if missing:
         raise ZooFormatError(
             f"{path}: missing columns {missing}; the released format has {METRICS_COLUMNS}"
         )
+    step = pd.to_numeric(metrics["step"], errors="coerce")
+    bad = step.isna() | (step < 0) | (step != step.round())
+    if bad.any():
+        raise ZooFormatError(f"{path}: step holds '{metrics['step'][bad].iloc[0]}' (row {int(np.argmax(bad))}); "
+                             "expected the epoch of each checkpoint, an integer >= 0")
+    metrics["step"] = step.astype(np.int64)
+    for column in [c for c in ACCURACY_COLUMNS if c in metrics.columns]:
+        values = pd.to_numeric(metrics[column], errors="coerce")
+        bad = (values.isna() & metrics[column].notna()) | (values < 0) | (values > 1)
+        if bad.any():
+            raise ZooFormatError(f"{path}: {column} holds '{metrics[column][bad].iloc[0]}' (row {int(np.argmax(bad))}); "
+                                 "expected a fraction in [0, 1]")
+        metrics[column] = values
     if "laststep" in metrics.columns and metrics["laststep"].dtype != bool:
         metrics["laststep"] = metrics["laststep"].astype(str).str.upper().eq("TRUE")
     return metrics
@@ -238,8 +317,13 @@ def read_zoo(path: str | os.PathLike, mmap: bool = True) -> Zoo:
         raise ZooFormatError(f"{weights_path}: missing; a zoo directory needs {WEIGHTS_FILE}")
     try:
         weights = np.load(weights_path, mmap_mode="r" if mmap else None)
-    except ValueError as err:
-        raise ZooFormatError(f"{weights_path}: not a readable .npy array ({err})") from err
+    except PermissionError:
+        raise
+    except (ValueError, EOFError, OSError) as err:  # pickled objects, a bad header, a truncated file
+        raise ZooFormatError(
+            f"{weights_path}: not a readable .npy array ({type(err).__name__}: {err}); the file is damaged or "
+            "truncated: download or generate the zoo again"
+        ) from None
     zoo = Zoo(weights, read_metrics(path / METRICS_FILE), read_layout(path / LAYOUT_FILE), path)
     validate(zoo)
     return zoo
@@ -259,6 +343,8 @@ def validate(zoo: Zoo) -> None:
             f"{where}: {WEIGHTS_FILE} has {len(zoo.weights)} rows but {METRICS_FILE} has "
             f"{len(zoo.metrics)}; they must match row for row"
         )
+    if len(zoo.metrics) == 0:
+        raise ZooFormatError(f"{where}: the zoo holds no nets (0 rows); expected at least one checkpoint row")
     starts = zoo.layout["start_idx"].to_numpy()
     ends = zoo.layout["end_idx"].to_numpy()
     columns = zoo.weights.shape[1]
@@ -274,14 +360,15 @@ def validate(zoo: Zoo) -> None:
 def check_replaceable(path: str | os.PathLike, allowed: tuple[str, ...] = (), force: bool = False) -> None:
     """Raise FileExistsError if `path` holds anything zoolib would not write there.
 
-    Nothing there, an empty folder, or a folder holding only zoo files (and `allowed` names) may be
-    replaced; anything else (a file, a folder with the user's files) only with `force`.
+    Nothing there, an empty folder, or a folder holding only zoo files, zoolib's temporary files and
+    `allowed` names may be replaced; anything else (a file, a folder with the user's files) only with `force`.
     """
     path = Path(path)
     if force or not path.exists():
         return
     if path.is_dir():
-        foreign = sorted(p.name for p in path.iterdir() if p.name not in ZOO_FILES + (GENERATION_FILE,) + allowed)
+        ours = ZOO_FILES + (GENERATION_FILE, MANIFEST_FILE) + allowed
+        foreign = sorted(p.name for p in path.iterdir() if p.name not in ours and not p.name.startswith(TEMP_PREFIX))
         if not foreign:
             return
         what = f"holds files zoolib did not write ({', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''})"
@@ -291,12 +378,13 @@ def check_replaceable(path: str | os.PathLike, allowed: tuple[str, ...] = (), fo
 
 
 def write_zoo(path: str | os.PathLike, weights: np.ndarray, metrics: pd.DataFrame, layout: pd.DataFrame,
-              force: bool = False) -> Zoo:
+              force: bool = False, extra: dict[str, str] | None = None) -> Zoo:
     """Write a zoo directory in the released format, atomically (a temporary folder, then rename).
 
     Metrics get the released columns in the released order (with `laststep`) plus an index column,
-    as in real copies of the file. An existing zoo at `path` is replaced; a folder holding anything
-    else is refused (FileExistsError) unless `force`.
+    as in real copies of the file. `extra` maps more file names to text written beside them (e.g.
+    generation.json); a manifest.json lists them all. An existing zoo at `path` is replaced; a folder
+    holding anything else is refused (FileExistsError) unless `force`.
     """
     path = Path(path)
     check_replaceable(path, force=force)
@@ -315,7 +403,58 @@ def write_zoo(path: str | os.PathLike, weights: np.ndarray, metrics: pd.DataFram
         np.save(tmp / WEIGHTS_FILE, weights)
         metrics.to_csv(tmp / METRICS_FILE, index=True)
         layout.to_csv(tmp / LAYOUT_FILE, index=True)
+        for name, text in (extra or {}).items():
+            (tmp / name).write_text(text)
+        write_manifest(tmp)
     return read_zoo(path)
+
+
+def write_manifest(folder: str | os.PathLike, archive: dict | None = None, progress: bool = True) -> dict:
+    """Write `folder`/manifest.json: size and sha256 of every file in the folder (and `archive`, a dict
+    of name, size and sha256 of the archive it was installed from); returns the manifest."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != MANIFEST_FILE and not p.name.startswith(TEMP_PREFIX))
+    manifest: dict = {"files": {p.name: {"size": p.stat().st_size, "sha256": sha256_file(p, progress)} for p in files}}
+    if archive is not None:
+        manifest["archive"] = archive
+    write_text_atomic(folder / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def read_manifest(folder: str | os.PathLike) -> dict:
+    """The manifest.json of a zoo folder (ZooFormatError if missing or unreadable)."""
+    file = Path(folder) / MANIFEST_FILE
+    if not file.is_file():
+        raise ZooFormatError(f"{file}: missing; zoos that zoolib downloads or generates carry one "
+                             "(download or generate this zoo again to get it)")
+    try:
+        manifest = json.loads(file.read_text())
+        valid = all(isinstance(e["size"], int) and isinstance(e["sha256"], str) for e in manifest["files"].values())
+    except (ValueError, KeyError, TypeError, AttributeError):
+        valid = False
+    if not valid:
+        raise ZooFormatError(f"{file}: not a zoolib manifest (a \"files\" map of name -> size, sha256); it was changed")
+    return manifest
+
+
+def check_manifest(folder: str | os.PathLike, progress: bool = True) -> list[tuple[str, str]]:
+    """Re-hash every file listed in the folder's manifest.json: (file name, status) per file, status
+    'ok', 'missing', 'changed (...)', or 'not in the manifest' for a zoo file the manifest leaves out."""
+    folder = Path(folder)
+    listed = read_manifest(folder)["files"]
+    report = []
+    for name, entry in listed.items():
+        file = folder / name
+        if not file.is_file():
+            report.append((name, "missing"))
+        elif file.stat().st_size != entry["size"]:
+            report.append((name, f"changed (size {file.stat().st_size} bytes, the manifest says {entry['size']})"))
+        elif (digest := sha256_file(file, progress)) != entry["sha256"]:
+            report.append((name, f"changed (sha256 {digest[:16]}..., the manifest says {entry['sha256'][:16]}...)"))
+        else:
+            report.append((name, "ok"))
+    unlisted = [n for n in ZOO_FILES + (GENERATION_FILE,) if n not in listed and (folder / n).exists()]
+    return report + [(name, "not in the manifest") for name in unlisted]
 
 
 def read_collection(path: str | os.PathLike) -> dict[str, Zoo]:

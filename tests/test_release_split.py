@@ -1,0 +1,121 @@
+"""The NFN split files: fetched (resumable) or copied, checked by size and sha256, stored beside the zoo;
+against a local HTTP server with fixture files."""
+
+import hashlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from tests.zoo_fixtures import write_released_style_zoo
+from zoolib import release
+from zoolib.release import SPLIT_FILES, DownloadError, download_split_file
+
+
+def split_bytes(n_rows: int, seed: int = 0) -> bytes:
+    """A split file in the published format: a line '0', then a permutation of 0..n_rows-1."""
+    return ("0\n" + "".join(f"{i}\n" for i in np.random.default_rng(seed).permutation(n_rows))).encode()
+
+
+class FileServer(ThreadingHTTPServer):
+    """Serves `files` (name -> bytes) at /name, honouring Range requests; records each request's Range."""
+
+    def __init__(self, files: dict[str, bytes]):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.files, self.requests = files, []
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/splits"
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        name = self.path.removeprefix("/splits/")
+        body, header = self.server.files.get(name), self.headers.get("Range")
+        self.server.requests.append((name, header))
+        if body is None:
+            self.send_error(404)
+            return
+        start = int(header.removeprefix("bytes=").rstrip("-")) if header else 0
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(body) - start))
+        self.end_headers()
+        self.wfile.write(body[start:])
+
+
+@pytest.fixture
+def server():
+    body = split_bytes(50)
+    server = FileServer({"mnist_split.csv": body, "svhn_split.csv": body})
+    yield server, body, (len(body), hashlib.sha256(body).hexdigest())
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_published_sizes_are_those_of_files_in_the_published_format():
+    rows = {"cifar10": 270_000, "fashion_mnist": 270_000, "mnist": 269_973, "svhn_cropped": 269_892}
+    for dataset, (name, size, sha256) in SPLIT_FILES.items():
+        assert name == f"{'svhn' if dataset == 'svhn_cropped' else dataset}_split.csv"
+        assert len(split_bytes(rows[dataset])) == size and len(sha256) == 64
+    assert release.SPLIT_BASE_URL == ("https://raw.githubusercontent.com/AllanYangZhou/nfn/"
+                                      "ce783221fd7c511596220d805c7a5beccd764ee8/experiments/predict_gen_data_splits")
+
+
+def test_the_split_file_is_fetched_checked_and_stored_beside_the_zoo_once(tmp_path, server):
+    server, body, expected = server
+    zoo = tmp_path / "released" / "svhn_cropped"
+    path = download_split_file("svhn_cropped", zoo, base_url=server.url, expected=expected)
+    assert path == tmp_path / "released" / "svhn_split.csv" and path.read_bytes() == body
+    assert download_split_file("svhn_cropped", zoo, base_url=server.url, expected=expected) == path
+    assert server.requests == [("svhn_split.csv", None)]  # checked in place: not fetched again
+    assert sorted(p.name for p in path.parent.iterdir()) == ["svhn_split.csv"]
+
+
+def test_an_interrupted_download_resumes(tmp_path, server):
+    server, body, expected = server
+    (tmp_path / "mnist_split.csv.part").write_bytes(body[:100])
+    download_split_file("mnist", tmp_path / "mnist", base_url=server.url, expected=expected)
+    assert server.requests == [("mnist_split.csv", "bytes=100-")]
+    assert (tmp_path / "mnist_split.csv").read_bytes() == body
+
+
+def test_a_file_with_another_hash_is_deleted_and_refused(tmp_path, server):
+    server, body, (size, _) = server
+    with pytest.raises(DownloadError, match="sha256 .* expected 0+; the downloaded file was deleted"):
+        download_split_file("mnist", tmp_path / "mnist", base_url=server.url, expected=(size, "0" * 64))
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(DownloadError, match=f"{size} bytes, the NFN split file has 1778703"):
+        download_split_file("mnist", tmp_path / "mnist", base_url=server.url)  # the published file's size
+
+
+def test_a_local_copy_is_checked_and_copied_beside_the_zoo(tmp_path, server):
+    _, body, expected = server
+    (tmp_path / "copy.csv").write_bytes(body)
+    path = download_split_file("mnist", tmp_path / "zoos" / "mnist", local=tmp_path / "copy.csv", expected=expected)
+    assert path == tmp_path / "zoos" / "mnist_split.csv" and path.read_bytes() == body
+    (tmp_path / "bad.csv").write_bytes(body[:-2] + b"9\n")
+    with pytest.raises(DownloadError, match="not the NFN split file of svhn_cropped"):
+        download_split_file("svhn_cropped", tmp_path / "zoos" / "svhn_cropped", local=tmp_path / "bad.csv",
+                            expected=expected)
+    with pytest.raises(DownloadError, match="no such file"):
+        download_split_file("svhn_cropped", tmp_path / "zoos" / "svhn_cropped", local=tmp_path / "missing.csv",
+                            expected=expected)
+    assert sorted(p.name for p in (tmp_path / "zoos").iterdir()) == ["mnist_split.csv"]
+
+
+def test_zoo_download_also_fetches_the_split_file(tmp_path, server, monkeypatch, capsys):
+    from zoolib.cli import main
+
+    server, body, (size, sha256) = server
+    _, metrics = write_released_style_zoo(tmp_path / "mnist", n_runs=3)  # already installed: only the split is fetched
+    monkeypatch.setitem(release.RELEASED_ROWS, "mnist", len(metrics))
+    monkeypatch.setitem(release.SPLIT_FILES, "mnist", ("mnist_split.csv", size, sha256))
+    assert main(["zoo", "download", "mnist", "--dest", str(tmp_path / "mnist"), "--split-base-url", server.url]) == 0
+    assert f"{tmp_path / 'mnist_split.csv'}: the NFN benchmark's split file" in capsys.readouterr().out
+    assert (tmp_path / "mnist_split.csv").read_bytes() == body
