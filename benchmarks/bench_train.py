@@ -15,6 +15,10 @@ a shared machine.
 Throughput is in image-nets per second (training images seen, summed over nets). The fp32 matmul rate
 of the machine (a big tf.matmul) puts the no-dropout figure in context (~0.70 MFLOP per 28x28 image).
 The last line is machine-readable. `--rounds 1 --epochs 1 --train-images 10240` is a quick look.
+
+`--stacks 64,256,1024` measures the GPU path instead: one process on the default device (a GPU when
+TensorFlow sees one) trains stacks of K shared-seed nets for `--epochs` epochs each and prints
+image-nets/s per K and the projected time of one dataset's paper zoo (30,000 nets, 86 epochs).
 """
 
 from __future__ import annotations
@@ -147,6 +151,29 @@ def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
+def stack_rates(args) -> None:
+    """The stacked engine in this process for each K of --stacks (the GPU path)."""
+    import tensorflow as tf
+
+    from zoolib.hparams import SPACE
+    from zoolib.train import train_nets
+
+    tf.config.experimental.enable_op_determinism()
+    fraction = float(np.mean(SPACE["train_fraction"][1]))  # Table 1's fractions are drawn uniformly
+    data = _data(args)
+    images_per_epoch = len(data.y_train) // 512 * 512
+    device = ", ".join(d.name for d in tf.config.list_physical_devices("GPU")) or "CPU (no GPU visible)"
+    print(f"stacked engine on {device}; data: {images_per_epoch} training images per epoch; adam, dropout {DROPOUT}")
+    for k in (int(v) for v in args.stacks.split(",")):
+        train_nets(configs(k, DROPOUT, 0), data, [1], stack=k, progress=False)  # trace
+        start = time.perf_counter()
+        train_nets(configs(k, DROPOUT, 0), data, [args.epochs], stack=k, progress=False)
+        rate = k * args.epochs * images_per_epoch / (time.perf_counter() - start)
+        hours = 30_000 * 86 * fraction * 60_000 / rate / 3600
+        print(f"K={k}: {rate:,.0f} image-nets/s; a 30,000-net, 86-epoch zoo of 60k-image data in ~{hours:.1f} h "
+              f"(mean train fraction {fraction:.3f})", flush=True)
+
+
 def main() -> None:
     import warnings
 
@@ -154,7 +181,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"interleaved rounds (default {ROUNDS})")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"timed epochs per net (default {EPOCHS})")
     parser.add_argument("--train-images", type=int, help="use the first N training images (default: all)")
+    parser.add_argument("--stacks", help="comma-separated K: measure the stacked engine in-process (GPU path)")
     args = parser.parse_args()
+    if args.stacks:
+        stack_rates(args)
+        return
     warnings.filterwarnings("ignore", message=".*shuffle=True.*")
     workers = os.cpu_count() or 1
     _, source = load_data()

@@ -71,7 +71,7 @@ for name, variant in variants.items():
     experiments[name] = (zoos, *transfer_architectures(zoos, predictor="gbm", inputs="wstats-arch",
                                                         preset=settings["preset"], n_bootstrap=settings["n_bootstrap"]))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Test Kendall τ of a GBM on `wstats-arch` trained on a row's architecture (or all of them) and tested on a column's test runs; off the diagonal and outside \"all\", the architecture is one the predictor never saw. This build: {glue:text}`zoos`.", "name": "fig-architectures"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Transfer across architectures (the paper's Figure 7, in its later versions): test Kendall τ of a GBM on `wstats-arch` trained on a row's architecture (or all of them) and tested on a column's test runs; off the diagonal and outside \"all\", the architecture is one the predictor never saw. This build: {glue:text}`zoos`.", "name": "fig-architectures"}}
 if experiments:
     name, (zoos, scores, _) = next(iter(experiments.items()))
     figure = plots.metric_matrix(scores, "kendall_tau", label="test Kendall τ",
@@ -85,7 +85,7 @@ for name, (zoos, scores, _) in experiments.items():
     table["τ ceiling"] = scores["tau_ceiling"].map("{:.3f}".format)
     table["R² [95 % CI]"] = [str(Estimate.from_row(r)) for _, r in scores.iterrows()]
     display(Markdown(f"**{{numref}}`fig-architectures` in numbers, {variants[name].label()}.**"))
-    display(table)
+    display(table.set_index(["train_on", "test_on"]))
 
 # %% tags=["remove-cell"]
 parts, verdicts = [], []

@@ -48,7 +48,7 @@ results = pd.concat([
     for c in main.values()
 ], ignore_index=True)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Test R² (left) and Kendall τ (right) of a GBM predicting each run's final test accuracy from the per-layer statistics of its weights at one checkpoint epoch (x; 0 is the initialization), with 95 % bootstrap bands; dotted: the τ ceiling from ties. This build: {glue:text}`zoos`.", "name": "fig-early"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 6 on this build: test R² (left) and Kendall τ (right) of a GBM predicting each run's final test accuracy from the per-layer statistics of its weights at one checkpoint epoch (x; 0 is the initialization), with 95 % bootstrap bands; dotted: the τ ceiling from ties. This build: {glue:text}`zoos`.", "name": "fig-early"}}
 plots.early_checkpoint_curve(results, group="collection",
                              title=f"GBM on wstats-layers:0,1,2,3: final test accuracy from the weights at each epoch\n{book_zoos.labels(main)}")
 
@@ -59,7 +59,7 @@ table["Kendall τ [95 % CI]"] = [str(Estimate.from_row(r, "kendall_tau")) for _,
 table["τ ceiling"] = results["tau_ceiling"].map("{:.3f}".format)
 table["non-finite left out"] = results["dropped_nonfinite"]
 display(Markdown("**The points of {numref}`fig-early`.**"))
-table
+table.set_index(["collection", "epoch"])
 
 # %% tags=["remove-cell"]
 parts, verdicts = [], []

@@ -71,7 +71,8 @@ table = curves[["collection", "predictor", "n_train", "n_test", "r2", "r2_ci_low
 table["R² [95 % CI]"] = [str(Estimate.from_row(r)) for _, r in table.iterrows()]
 table["Kendall τ [95 % CI]"] = [str(Estimate.from_row(r, "kendall_tau")) for _, r in table.iterrows()]
 display(Markdown("**The points of {numref}`fig-learning-curve`.**"))
-table[["collection", "predictor", "n_train", "n_test", "R² [95 % CI]", "Kendall τ [95 % CI]"]]
+table["collection"] = table["collection"].map(lambda n: main[n].dataset_name)
+table.set_index(["collection", "predictor", "n_train"])[["n_test", "R² [95 % CI]", "Kendall τ [95 % CI]"]]
 
 # %% tags=["remove-cell"]
 parts, verdicts = [], []

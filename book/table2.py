@@ -75,11 +75,14 @@ table = pd.concat([
 # "this build" is computed on this build's zoo, with its 95 % bootstrap interval. "paper" is the
 # number the paper's authors published for their **v1 zoo** (18 epochs, about 20,000 nets per
 # dataset, 15,000 of them for training); it is not a number of this build's zoo. "-": not run on
-# this build (see above).
+# this build (see above); "undefined": run, but the metric has no value (τ of constant predictions).
 
 # %% tags=["remove-input"]
-def with_ci(value, low, high) -> str:
-    return "-" if pd.isna(value) else f"{value:.2f} [{low:.2f}, {high:.2f}]"
+def with_ci(n_test, value, low, high) -> str:
+    """'-' for a cell not run on this build, 'undefined' for a metric without a value (e.g. tau of constant predictions)."""
+    if pd.isna(n_test):
+        return "-"
+    return "undefined" if pd.isna(value) else f"{value:.2f} [{low:.2f}, {high:.2f}]"
 
 
 paper = experiments.paper_table2()
@@ -90,9 +93,9 @@ for name, collection in main.items():
         ours = rows[rows["predictor"] == predictor].set_index("inputs").reindex(INPUTS)
         published = paper[(paper["dataset"] == collection.dataset) & (paper["predictor"] == predictor)]
         published = published.set_index("inputs")["paper_r2"].reindex(INPUTS)
-        r2[(predictor, "this build")] = [with_ci(*v) for v in ours[["r2", "r2_ci_low", "r2_ci_high"]].itertuples(index=False)]
+        r2[(predictor, "this build")] = [with_ci(*v) for v in ours[["n_test", "r2", "r2_ci_low", "r2_ci_high"]].itertuples(index=False)]
         r2[(predictor, "paper")] = ["-" if pd.isna(v) else f"{v:.3f}" for v in published]
-        tau[predictor] = [with_ci(*v) for v in ours[["kendall_tau", "tau_ci_low", "tau_ci_high"]].itertuples(index=False)]
+        tau[predictor] = [with_ci(*v) for v in ours[["n_test", "kendall_tau", "tau_ci_low", "tau_ci_high"]].itertuples(index=False)]
     index = pd.Index(INPUTS, name="input")
     subset = " (the paper's column is full MNIST; this build's collection is the 5k subset)" if collection.dataset_name == book_zoos.MNIST_SUBSET_NAME else ""
     display(Markdown(f"**Table 2, test R², {collection.dataset_name}.** This build: {collection.label()}, "

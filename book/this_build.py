@@ -21,7 +21,6 @@
 # %% tags=["remove-cell"]
 import os
 
-import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 

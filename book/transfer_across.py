@@ -24,7 +24,6 @@
 
 # %% tags=["remove-cell"]
 # %matplotlib inline
-import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
@@ -54,7 +53,7 @@ scores, predictions = experiments.transfer_across(
     predictor="gbm", inputs="wstats-layers:0,1,2,3", preset=settings["preset"], n_bootstrap=settings["n_bootstrap"],
 )
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Transfer across datasets: predicted (y) against true (x) test accuracy of a GBM on the per-layer statistics trained on a row's collection and tested on a column's test runs, Kendall τ in each panel; diagonal panels (shaded) are ordinary test sets; red dashed: y = x. This build: {glue:text}`zoos`.", "name": "fig-transfer"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 5 on this build, transfer across datasets: predicted (y) against true (x) test accuracy of a GBM on the per-layer statistics trained on a row's collection and tested on a column's test runs, Kendall τ in each panel; diagonal panels (shaded) are ordinary test sets; red dashed: y = x. This build: {glue:text}`zoos`.", "name": "fig-transfer"}}
 plots.transfer_grid(predictions, scores, title=f"GBM on wstats-layers:0,1,2,3: train on a row, test on a column\n{book_zoos.labels(main)}")
 
 # %% tags=["remove-input"]
@@ -63,7 +62,7 @@ table["Kendall τ [95 % CI]"] = [str(Estimate.from_row(r, "kendall_tau")) for _,
 table["τ ceiling"] = scores["tau_ceiling"].map("{:.3f}".format)
 table["R² [95 % CI]"] = [str(Estimate.from_row(r)) for _, r in scores.iterrows()]
 display(Markdown("**The panels of {numref}`fig-transfer` in numbers.**"))
-table
+table.set_index(["train_on", "test_on"])
 
 # %% tags=["remove-cell"]
 off = scores[~scores["seen"]]

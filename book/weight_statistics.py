@@ -50,7 +50,7 @@ display(Markdown(
 # %%
 ranges = {name: analyses.bias_ranges(c.zoo) for name, c in main.items()}
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Range of the first layer's biases (x) against the range of the final layer's biases (y), log-log, one point per net coloured by its test accuracy, one panel per collection (the paper's figure shows CIFAR10-GS). This build: {glue:text}`zoos`.", "name": "fig-bias-ranges"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 4 on this build: range of the first layer's biases (x) against the range of the final layer's biases (y), log-log, one point per net coloured by its test accuracy, one panel per collection (the paper's figure shows CIFAR10-GS). This build: {glue:text}`zoos`.", "name": "fig-bias-ranges"}}
 plots.bias_range_scatter(
     {main[n].label() + (f"\n{dropped} non-finite nets left out" if dropped else ""): frame for n, (frame, dropped) in ranges.items()},
     "first-layer bias range", "final-layer bias range", title="Bias ranges at the final checkpoint",
@@ -67,8 +67,9 @@ for name, (frame, _) in ranges.items():
     for column in ("first-layer bias range", "final-layer bias range"):
         correlations[(name, column)] = Estimate(*analyses.rank_correlation(frame[column], frame["test_accuracy"],
                                                                            settings["n_bootstrap"]))
-pd.DataFrame([{"collection": main[n].label(), "nets": len(ranges[n][0]), "statistic": column,
-               "Kendall τ with test accuracy [95 % CI]": str(e)} for (n, column), e in correlations.items()])
+pd.DataFrame([{"collection": main[n].label(), "statistic": column, "nets": len(ranges[n][0]),
+               "Kendall τ with test accuracy [95 % CI]": str(e)} for (n, column), e in correlations.items()]
+             ).set_index(["collection", "statistic"])
 
 # %% [markdown]
 # ## Which statistics does the GBM use?

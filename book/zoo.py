@@ -79,8 +79,7 @@ for name, frame in finals.items():
         "nets at or below 20 % (near chance)": f"{(acc <= 0.2).mean():.0%}",
         "median train - test gap": round(float((frame["train_accuracy"] - acc).median()), 3),
     })
-summary = pd.DataFrame(rows)
-summary
+pd.DataFrame(rows).set_index("collection")
 
 # %% tags=["remove-cell"]
 glue("verdict", " ".join(

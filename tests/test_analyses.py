@@ -1,7 +1,6 @@
 """The pages' analyses on a zoo whose accuracy is a known function of its weights."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from tests.zoo_fixtures import learnable_zoo

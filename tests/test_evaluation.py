@@ -14,7 +14,7 @@ from zoolib.evaluation import evaluate_predictor, run_split, split_runs
 from zoolib.predictors import DNNRegressor
 
 ROW_COLUMNS = [
-    "zoo", "dataset", "predictor", "settings", "inputs", "step", "seed", "n_train", "n_val", "n_test", "r2", "r2_ci_low",
+    "zoo", "dataset", "predictor", "settings", "chosen", "inputs", "step", "seed", "n_train", "n_val", "n_test", "r2", "r2_ci_low",
     "r2_ci_high", "kendall_tau", "tau_ci_low", "tau_ci_high", "mse", "mad", "tau_ceiling",
     "dropped_nonfinite", "seconds",
 ]
@@ -130,3 +130,14 @@ def test_cli_predict_reports_bad_input(zoo):
     assert out.returncode == 2 and "epoch number" in out.stderr
     out = run_cli("predict", str(zoo.path) + "-missing")
     assert out.returncode == 2 and "not a directory" in out.stderr
+
+
+def test_a_sized_search_reports_what_it_chose_on_validation(zoo):
+    from zoolib.predictors import SIZED_GRIDS
+
+    row = evaluate_predictor(zoo, "gbm", "wstats-layers:0,3", preset="sized", n_bootstrap=0)
+    assert row["settings"] == "sized" and row["r2"] > 0.5
+    chosen = dict(part.split("=") for part in row["chosen"].split(", "))
+    assert set(chosen) == set(SIZED_GRIDS["gbm"])
+    assert int(chosen["num_leaves"]) in SIZED_GRIDS["gbm"]["num_leaves"]
+    assert evaluate_predictor(zoo, "gbm", "wstats-layers:0,3", preset="fast", n_bootstrap=0)["chosen"] == ""

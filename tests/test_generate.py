@@ -110,7 +110,7 @@ def test_shard_names_are_prefix_stable_and_follow_the_data(fixture_data):
 def test_architecture_collection_one_zoo_per_architecture_that_verifies(fixture_data, monkeypatch):
     from dask.distributed import Client, LocalCluster
 
-    # two of the variants keep the test fast: one on the fast engine, one on plain Keras
+    # two of the variants keep the test fast: a deeper CNN and the MLP (both on the stacked engine)
     monkeypatch.setattr(generate, "ARCHITECTURES", {k: generate.ARCHITECTURES[k] for k in ("cnn_deep", "mlp")})
     with LocalCluster(
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None, silence_logs=logging.ERROR

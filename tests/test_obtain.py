@@ -23,7 +23,7 @@ from zoolib.profiles import collections, zoo_dir
 from zoolib.zoo import read_metrics
 
 PAGE = Path(__file__).resolve().parents[1] / "book" / "get_the_zoo.py"
-LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost")
+LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost", "0.0.0.0", "::", "", socket.gethostname())  # this machine
 
 # Installed in every Python process of a page run (kernel, Dask workers) through PYTHONPATH: a connection
 # or name lookup for another machine is written to $NETWORK_ATTEMPTS and refused.

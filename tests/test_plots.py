@@ -175,7 +175,7 @@ def test_learning_curve_has_log_x_intervals_and_the_paper_mark():
     stars = [line for line in r2_ax.lines if line.get_marker() == "*"]
     assert len(stars) == 1 and list(stars[0].get_xdata()) == [15_000] and list(stars[0].get_ydata()) == [0.993]
     assert not [line for line in tau_ax.lines if line.get_marker() == "*"]  # the paper's tau is not marked
-    labels = [t.get_text() for t in r2_ax.get_legend().get_texts()]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]  # one legend for both panels, below them
     assert sorted(labels) == ["dnn", "gbm", "gbm, paper (v1 zoo, 15,000 nets)"]
     bars = r2_ax.containers[0]  # error bars of the first predictor: from the CI columns
     segments = bars.lines[2][0].get_segments()

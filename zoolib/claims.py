@@ -101,13 +101,13 @@ CLAIMS: dict[str, dict[str, str]] = {
         "page": "learning_curve", "paper": "GBM R² 0.993 with 15,000 training nets (Fashion-MNIST)"},
     "bias_ranges": {
         "claim": "The bias ranges of the first and last layer rank nets by accuracy",
-        "page": "weight_statistics", "paper": "Figure 4: accuracy changes across the plane (CIFAR10-GS)"},
+        "page": "weight_statistics", "paper": "Figure 4 (CIFAR10-GS): accuracy varies across the plane of the two ranges"},
     "transfer": {
         "claim": "A GBM trained on one dataset's nets ranks another dataset's nets",
         "page": "transfer_across", "paper": "Figure 5: positive τ off the diagonal"},
     "early": {
         "claim": "Weights after one epoch predict the final accuracy better than the initialization",
-        "page": "early_checkpoints", "paper": "Figure 6: τ rises within the first epochs"},
+        "page": "early_checkpoints", "paper": "Figure 6: early checkpoints already predict the final accuracy"},
     "architectures": {
         "claim": "A GBM on wstats-arch ranks nets of architectures it never saw",
         "page": "architectures", "paper": "Figure 7 (v3+): positive τ off the diagonal"},

@@ -306,13 +306,13 @@ def _cmd_zoo_generate(args: argparse.Namespace) -> int:
 
     cluster = dict(scheduler=args.scheduler, workers=args.workers, force=args.force)
     if args.dataset is None:
-        if args.out or args.nets or args.shard_size or args.seeds:
-            raise ValueError("--out, --nets, --shard-size and --seeds need --dataset (one collection)")
+        if args.out or args.nets or args.shard_size or args.seeds or args.stack:
+            raise ValueError("--out, --nets, --shard-size, --seeds and --stack need --dataset (one collection)")
         print(report(obtain(args.profile, generate_paper=True, **cluster)))
         return 0
     path = generate_collection(
         args.profile, args.dataset, nets=args.nets, out=args.out, shard_size=args.shard_size,
-        seeds=args.seeds or DEFAULT_SEED_POLICY, **cluster,
+        seeds=args.seeds or DEFAULT_SEED_POLICY, stack=args.stack, **cluster,
     )
     print(f"{args.dataset}: {path}")
     return 0
@@ -431,6 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--workers", type=positive_int, help="local worker processes (default: one per core)")
     generate.add_argument("--force", action="store_true",
                           help="replace what --out holds even if zoolib did not generate it (a downloaded zoo, your files)")
+    generate.add_argument(
+        "--stack", type=int, metavar="K",
+        help="nets trained together in one graph (default: zoolib.train.STACK, for a CPU worker; on a GPU "
+        "use hundreds, with --shard-size at least K)",
+    )
     generate.add_argument(
         "--seeds", choices=("shared", "per-run"),
         help="seed policy: 'shared' (default, the paper's: one seed for the zoo, so runs share initial "

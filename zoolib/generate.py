@@ -45,7 +45,7 @@ from zoolib.data import DATASETS, IMAGE_SIZE, Dataset, load_dataset, load_mnist_
 from zoolib.hparams import DEFAULT_SEED_POLICY, SEED_POLICIES, SPACE, sample_configs
 from zoolib.files import TEMP_PREFIX, atomic_write, remove_debris, sha256_file, write_text_atomic
 from zoolib.profiles import ARCHS_SUFFIX, collection_settings, dataset_of_collection, zoo_dir
-from zoolib.train import BATCH_SIZE, ENGINE, STACK, stack_groups  # BATCH_SIZE: a subset holds a batch
+from zoolib.train import BATCH_SIZE, ENGINE, ENGINES, STACK, stack_groups  # BATCH_SIZE: a subset holds a batch
 from zoolib.zoo import (
     GENERATION_FILE, INDEX_FILE, WEIGHTS_FILE, ZooFormatError, check_replaceable, read_zoo, write_zoo,
 )
@@ -87,6 +87,8 @@ class ZooSpec:
             raise ValueError(f"nets and shard_size must be positive, got {self.nets} and {self.shard_size}")
         if self.seeds not in SEED_POLICIES:
             raise ValueError(f"seeds must be one of {SEED_POLICIES}, got {self.seeds!r}")
+        if self.stack < 1 or self.engine not in ENGINES:
+            raise ValueError(f"stack must be positive and engine one of {ENGINES}, got {self.stack} and {self.engine!r}")
         if not self.checkpoints or min(self.checkpoints) < 0 or list(self.checkpoints) != sorted(set(self.checkpoints)):
             raise ValueError(f"checkpoints must be increasing epochs >= 0, got {self.checkpoints}")
         size = IMAGE_SIZE[self.dataset]
@@ -109,7 +111,7 @@ class ZooSpec:
 
 def collection_specs(
     profile: str, collection: str, nets: int | None = None, shard_size: int | None = None,
-    seeds: str = DEFAULT_SEED_POLICY,
+    seeds: str = DEFAULT_SEED_POLICY, stack: int | None = None,
 ) -> dict[str, ZooSpec]:
     """Specs of a collection: {"": spec} for a dataset's main zoo, {arch name: spec} for "<dataset>_archs"."""
     settings = collection_settings(profile, collection)
@@ -121,6 +123,7 @@ def collection_specs(
         epochs_between_checkpoints=settings["epochs_between_checkpoints"],
         shard_size=shard_size or settings["shard_size"],
         seeds=seeds,
+        stack=stack or STACK,
         train_images=settings["train_images"],
         test_images=settings["test_images"],
         mnist_subset=settings["mnist_subset"] and dataset == "mnist",
@@ -151,12 +154,14 @@ def generate_collection(
     progress: bool = True,
     seeds: str = DEFAULT_SEED_POLICY,
     force: bool = False,
+    stack: int | None = None,
 ) -> Path:
     """Generate one collection of a profile into `out` (default: its zoo_dir); resumes, reuses complete zoos.
 
     seeds: the seed policy, "shared" (the paper's) or "per-run" (see zoolib.hparams). `force` replaces
-    what `out` holds even if zoolib did not generate it."""
-    specs = collection_specs(profile, collection, nets, shard_size, seeds)
+    what `out` holds even if zoolib did not generate it. stack: nets per graph (default
+    zoolib.train.STACK, for a CPU worker; a GPU worker wants hundreds, with shard_size at least that)."""
+    specs = collection_specs(profile, collection, nets, shard_size, seeds, stack)
     out = Path(out) if out is not None else zoo_dir(profile, collection)
     paths = _zoo_paths(out, specs)
     if collection.endswith(ARCHS_SUFFIX):  # a folder of zoos: only those, their shards, locks and the index

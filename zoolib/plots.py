@@ -317,7 +317,7 @@ def learning_curve(results: pd.DataFrame, paper: Mapping[str, float] | None = No
     """
     _require(results, ["n_train", "r2", "kendall_tau", "predictor"], "learning_curve")
     paper = dict(paper or {})
-    fig = Figure(figsize=(10.5, 4.2), layout="constrained")
+    fig = Figure(figsize=(10.5, 5.4), layout="constrained")
     axes = fig.subplots(1, 2, sharex=True)
     for ax, metric, low, high, label in ((axes[0], "r2", "r2_ci_low", "r2_ci_high", "test R²"),
                                          (axes[1], "kendall_tau", "tau_ci_low", "tau_ci_high", "test Kendall τ")):
@@ -331,11 +331,12 @@ def learning_curve(results: pd.DataFrame, paper: Mapping[str, float] | None = No
                 ax.plot([paper_nets], [paper[predictor]], "*", ms=12, color=line[0].get_color(),
                         label=f"{predictor}, paper (v1 zoo, {paper_nets:,} nets)")
         if metric == "r2" and np.nanmin(results[[c for c in (metric, low) if c in results]].to_numpy(float), initial=0.0) < floor:
-            ax.set_ylim(floor, 1.02)
+            ax.set_ylim(floor, 1.05)
             ax.text(0.02, 0.02, f"values below {floor:g} are cut off", transform=ax.transAxes, fontsize=8)
         ax.set_xscale("log")
         ax.set_xlabel("training nets")
         ax.set_ylabel(label)
-        ax.legend(fontsize=8, loc="lower right")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)), fontsize=8)
     fig.suptitle(title or "Learning curve")
     return fig

@@ -370,7 +370,7 @@ class RandomSearch(RegressorMixin, BaseEstimator):
 # weights overfits.
 SIZED_GRIDS: dict[str, dict[str, tuple]] = {
     "gbm": {"num_leaves": (4, 8, 16), "min_child_samples": (3, 6, 12)},
-    "linear": {"alpha": (1e-3, 3e-2, 1.0)},
+    "linear": {"alpha": (1e-3, 0.1, 10.0)},
     "dnn": {"num_units": (16, 64)},
 }
 

@@ -23,7 +23,8 @@ Two engines train under one checkpoint loop (`checkpoint_loop`):
   convolution is one convolution with K x 16 output channels. Optimizer updates are pure functions
   (`UPDATES`), dropout masks come from 8-bit Philox integers (one stream for a stack of shared-seed
   nets, so a stacked net gets exactly its single-run masks). A diverged net is zeroed and frozen so that
-  it cannot poison its neighbours. Any kind (cnn, cnn_bn, mlp); on a GPU, stacks of hundreds of nets.
+  it cannot poison its neighbours. Any kind (cnn, cnn_bn, mlp). The same graph takes stacks of
+  hundreds of nets for a GPU (tested on CPU against single runs; not yet measured on a GPU).
 - "keras": plain Keras model.fit on the same batches, one net at a time: the reference.
 """
 
@@ -64,9 +65,13 @@ Rows = list[tuple[int, np.ndarray, dict]]  # a run's checkpoints: (epoch, flat p
 
 
 def configure_worker(threads: int = 1) -> None:
-    """Set TensorFlow's thread pools and turn on op determinism (first thing in a worker process)."""
+    """Turn on op determinism and set TensorFlow's thread pools (first thing in a worker process).
+
+    Determinism is switched on even when the pools already run (RuntimeError then), so that every
+    worker computes the same bits for the same task whatever it ran before."""
     import tensorflow as tf
 
+    tf.config.experimental.enable_op_determinism()
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -75,7 +80,6 @@ def configure_worker(threads: int = 1) -> None:
             "TensorFlow already started its thread pools in this process; call "
             "configure_worker() first thing in the worker, before any TensorFlow op runs"
         ) from err
-    tf.config.experimental.enable_op_determinism()
 
 
 # ----------------------------------------------------------------------------- data order

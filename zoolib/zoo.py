@@ -401,7 +401,7 @@ def write_zoo(path: str | os.PathLike, weights: np.ndarray, metrics: pd.DataFram
     validate(Zoo(weights, metrics, layout, path))
     with atomic_write(path, folder=True) as tmp:
         np.save(tmp / WEIGHTS_FILE, weights)
-        metrics.to_csv(tmp / METRICS_FILE, index=True)
+        metrics.to_csv(tmp / METRICS_FILE, index=True, compression={"method": "gzip", "mtime": 0})  # same bytes every time
         layout.to_csv(tmp / LAYOUT_FILE, index=True)
         for name, text in (extra or {}).items():
             (tmp / name).write_text(text)
