@@ -10,7 +10,8 @@ Dask worker processes (tree_peak_gib, sampled every 0.2 s; what a machine must h
   --inputs; default the linear model, GBM and DNN on `wstats-layers:0,1,2,3`, where the book's page
   runs 14 inputs x 3 predictors), with --preset (default the paper's settings), its cells as Dask
   tasks (--workers; default one process per core). The heaviest cell, GBM on the 4,970 raw
-  `weights`, is left out by default (it runs for an hour or more on 2 cores); measure it with
+  `weights`, is left out by default (measured: 40 CPU-minutes, 80 min on a shared 2-core machine,
+  peak 6.3 GiB, paper settings with the capped histogram pool); measure it with
   `--steps table2 --predictors gbm --inputs weights`;
 - nfn: the members of the NFN split (final-epoch rows, zoolib.nfn.nfn_split) loaded as zoolib does
   (zoolib.zoo.read_rows from the map) against the naive way of later work's loaders (np.load without

@@ -33,7 +33,7 @@ REPO = BOOK.parent
 
 
 def fingerprint(profile: str, zoo_root: Path) -> str:
-    """Hash of the profile, the zoo files (names, sizes, mtimes), zoolib's source and the README's benchmarks."""
+    """Hash of the profile, the zoo files (names, sizes, mtimes) and zoolib's source."""
     digest = hashlib.sha256(profile.encode())
     for path in sorted((zoo_root / profile).rglob("*")) if (zoo_root / profile).is_dir() else []:
         if path.is_file() and ".shards" not in str(path):
@@ -41,10 +41,6 @@ def fingerprint(profile: str, zoo_root: Path) -> str:
             digest.update(f"{path.relative_to(zoo_root)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     for path in sorted((REPO / "zoolib").glob("*.py")):
         digest.update(path.name.encode() + path.read_bytes())
-    readme = REPO / "README.md"  # the regenerating page shows its Benchmarks section
-    if readme.is_file():
-        text = readme.read_text()
-        digest.update(text.split("\n## Benchmarks", 1)[-1].split("\n## ", 1)[0].encode())
     return digest.hexdigest()[:16]
 
 

@@ -48,6 +48,7 @@ zoos = obtain.obtain(profile, download=download)
 # %% tags=["remove-input"]
 import pandas as pd
 from IPython.display import Markdown, display
+from myst_nb import glue
 
 table = zoos.drop(columns="to get it").rename(columns={"seconds": "time (s)"}).set_index("collection")
 table[["nets", "epochs"]] = table[["nets", "epochs"]].astype("Int64")
@@ -96,4 +97,9 @@ for row in absent.to_dict("records"):
     sentences.append(f"**{row['collection']}** is {row['status']}: {row['to get it']}.")
 if not absent.empty:
     sentences.append("The pages that need a missing collection say so and show what they can without it.")
-display(Markdown("**Verdict.** " + " ".join(sentences)))
+glue("verdict", " ".join(sentences), display=False)
+
+# %% [markdown]
+# ## Verdict
+#
+# {glue:text}`verdict`

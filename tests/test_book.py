@@ -30,8 +30,8 @@ FIGURE_PAGES = ["zoo", "table2", "learning_curve", "weight_statistics", "transfe
                 "architectures", "regenerating"]
 TABLE_PAGES = ["get_the_zoo", "this_build", "zoo", "table2", "learning_curve", "weight_statistics", "transfer_across",
                "early_checkpoints", "architectures", "nfn_benchmark", "regenerating"]
-VERDICT_PAGES = ["this_build", "zoo", "table2", "learning_curve", "weight_statistics", "transfer_across",
-                 "early_checkpoints", "architectures", "regenerating"]
+VERDICT_PAGES = ["get_the_zoo", "this_build", "zoo", "table2", "learning_curve", "weight_statistics", "transfer_across",
+                 "early_checkpoints", "architectures", "nfn_benchmark", "regenerating"]
 ERROR_MARKS = ("Traceback (most recent call last)", "ipythontb", 'class="output traceback"', "CellExecutionError",
                "WARNING:tensorflow")
 
@@ -196,6 +196,13 @@ def test_book_zoos_reports_present_and_missing_collections(released_data, monkey
     monkeypatch.setenv("ZOOLIB_PROFILE", "huge")
     with pytest.raises(ValueError, match="ZOOLIB_PROFILE"):
         profiles.current_profile()
+
+
+def test_a_synthetic_zoo_says_so_in_every_label(released_data, monkeypatch):
+    (released_data / "zoos" / "released" / "cifar10" / "generation.json").write_text('{"synthetic": true}')
+    collection = book_zoos.open_collection("released", "cifar10")
+    assert collection.label().startswith("SYNTHETIC released-size zoo (timing only")
+    assert book_zoos.open_collection("released", "svhn_cropped").label().startswith("released Small CNN Zoo")
 
 
 def test_nfn_page_computes_the_benchmark_when_the_released_zoo_is_there(released_data):

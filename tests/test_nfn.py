@@ -194,17 +194,24 @@ def test_statnn_and_gbm_run_end_to_end_on_a_generated_zoo(tmp_path):
     assert table["chosen"].iloc[0].startswith("epoch ") and "val tau" in table["chosen"].iloc[1]
 
 
-def test_the_verdict_names_the_better_ranker_and_whether_the_intervals_overlap():
+def test_the_verdict_is_decided_from_the_intervals():
     table = pd.DataFrame({"method": ["StatNN (ours)", "GBM (ours)"], "kendall_tau": [0.80, 0.90],
-                          "tau_ci_low": [0.78, 0.88], "tau_ci_high": [0.82, 0.92], "tau_ceiling": [0.95, 0.95]})
+                          "tau_ci_low": [0.78, 0.88], "tau_ci_high": [0.82, 0.92], "tau_ceiling": [0.95, 0.95],
+                          "r2": [0.5, np.nan], "r2_ci_low": [0.4, np.nan], "r2_ci_high": [0.6, np.nan],
+                          "n_train": [12000] * 2, "n_val": [3000] * 2, "n_test": [15000] * 2,
+                          "chosen": ["epoch 3", "search"], "seconds": [1.0, 2.0]})
     text = nfn.verdict("zoo", table, published_statnn=0.915)
-    assert text.startswith("zoo: GBM (ours) ranks best, τ 0.900 [0.880, 0.920] of a tie ceiling 0.950")
-    assert "StatNN (ours) 0.800, intervals apart" in text and "the published one 0.915" in text
-    close = table.assign(tau_ci_high=[0.89, 0.92])
-    assert "overlapping: a difference within the noise" in nfn.verdict("zoo", close)
-    constant = table.assign(kendall_tau=[0.8, np.nan])
-    assert "GBM (ours) predicted one constant" in nfn.verdict("zoo", constant)
-    assert "no method ranks" in nfn.verdict("zoo", table.assign(kendall_tau=np.nan))
+    assert text.startswith("zoo: StatNN τ 0.800 [0.78, 0.82], GBM τ 0.900 [0.88, 0.92], tie ceiling 0.950")
+    assert "better than StatNN: holds" in text and "below the published 0.915: holds" in text
+    assert "better than StatNN: cannot tell" in nfn.verdict("zoo", table.assign(tau_ci_high=[0.89, 0.92]))
+    assert "better than StatNN: does not hold" in nfn.verdict("zoo", table.assign(kendall_tau=[0.9, 0.8],
+                                                                                    tau_ci_low=[0.88, 0.78], tau_ci_high=[0.92, 0.82]))
+    constant = nfn.verdict("zoo", table.assign(kendall_tau=[0.8, np.nan]))
+    assert "GBM τ undefined" in constant and "cannot tell" in constant and "constant prediction" in constant
+    shown = nfn.readable(table)
+    assert shown["Kendall τ [95 % CI]"].tolist() == ["0.800 [0.78, 0.82]", "0.900 [0.88, 0.92]"]
+    assert shown["R² [95 % CI]"].tolist() == ["0.500 [0.40, 0.60]", "undefined"]
+    assert shown["nets (train / val / test)"].iloc[0] == "12,000 / 3,000 / 15,000"
 
 
 def small_zoo(tmp_path, n: int = 9):

@@ -19,6 +19,7 @@ from zoolib.zoo import GENERATION_FILE, INDEX_FILE, Zoo, ZooFormatError, generat
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR10-GS", "svhn_cropped": "SVHN-GS"}
 MNIST_SUBSET_NAME = "MNIST 5k subset"
+SYNTHETIC = "SYNTHETIC released-size zoo (timing only: its numbers are not findings)"
 
 
 def how_to_get(profile_name: str, collection: str) -> str:
@@ -61,12 +62,17 @@ class Collection:
 
     def label(self) -> str:
         """What a figure title says about this collection, e.g. 'mini zoo, Fashion-MNIST, 160 nets, 10 epochs'."""
-        source = "released Small CNN Zoo" if self.profile == "released" else f"{self.profile} zoo"
+        if self.source == SYNTHETIC:
+            source = SYNTHETIC
+        else:
+            source = "released Small CNN Zoo" if self.profile == "released" else f"{self.profile} zoo"
         archs = f" ({len(self.zoos)} architectures)" if len(self.zoos) > 1 else ""
         return f"{source}, {self.dataset_name}, {self.nets()} nets{archs}, {self.epochs()} epochs"
 
 
 def _source(path: Path, profile_name: str) -> str:
+    if (path / GENERATION_FILE).is_file() and generation_info(path).get("synthetic"):
+        return SYNTHETIC  # benchmarks/released_like.py: measures time and memory, never findings
     if profile_name == "released":
         return "released Small CNN Zoo (arXiv 2002.11448)"
     if not (path / GENERATION_FILE).is_file():

@@ -56,7 +56,7 @@ ARCHITECTURES: dict[str, Architecture] = {
     "cnn_deep": Architecture(num_layers=5, padding="same"),
     "cnn_wide": Architecture(num_units=32),
     "cnn_bn": Architecture(kind="cnn_bn"),
-    "mlp": Architecture(kind="mlp", num_layers=2, num_units=32),
+    "mlp": Architecture(kind="mlp", num_layers=3, num_units=32),  # 4 dense layers: wstats-arch reads it
 }
 
 @dataclass(frozen=True)
@@ -514,7 +514,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None):
         return
     n = workers or os.cpu_count() or 1
     with LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",  # any free port: no "8787 in use" warning
+        n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",  # loopback, any free port
         silence_logs=logging.ERROR
     ) as cluster, Client(cluster) as client:
         yield client

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from zoolib.claims import Estimate, greater
 from zoolib.files import atomic_write
 from zoolib.metrics import kendall_tau, score
 from zoolib.predictors import random_search
@@ -328,24 +329,32 @@ def run_benchmark(zoo: Zoo, split: NFNSplit, methods: tuple[str, ...] = ("statnn
     return pd.DataFrame(out)
 
 
+def readable(results: pd.DataFrame) -> pd.DataFrame:
+    """A `run_benchmark` table for reading: τ and R² with their intervals ('undefined' for constant predictions)."""
+    return pd.DataFrame({
+        "method": results["method"],
+        "nets (train / val / test)": [f"{r.n_train:,} / {r.n_val:,} / {r.n_test:,}" for r in results.itertuples()],
+        "Kendall τ [95 % CI]": [str(Estimate.from_row(r, "kendall_tau")) for _, r in results.iterrows()],
+        "tie ceiling": [f"{c:.3f}" for c in results["tau_ceiling"]],
+        "R² [95 % CI]": [str(Estimate.from_row(r, "r2")) for _, r in results.iterrows()],
+        "chosen": results["chosen"],
+        "seconds": [f"{s:.0f}" for s in results["seconds"]],
+    })
+
+
 def verdict(label: str, results: pd.DataFrame, published_statnn: float | None = None) -> str:
-    """One sentence on a `run_benchmark` table: which method ranks better and whether the intervals overlap."""
+    """A sentence on a `run_benchmark` table: does our GBM rank better than StatNN, and (on the benchmark)
+    does our StatNN reach the published τ? Decided from the bootstrap intervals (`zoolib.claims`)."""
     by = results.set_index("method")
-    ranked = by[by["kendall_tau"].notna()].sort_values("kendall_tau", ascending=False)
-    constant = [m for m in by.index if m not in ranked.index]
-    if len(ranked) == 0:
-        return f"{label}: no method ranks the test nets (constant predictions: too few training nets)."
-    best = ranked.iloc[0]
-    text = (f"{label}: {best.name} ranks best, τ {best['kendall_tau']:.3f} "
-            f"[{best['tau_ci_low']:.3f}, {best['tau_ci_high']:.3f}] of a tie ceiling {best['tau_ceiling']:.3f}")
-    for name, other in ranked.iloc[1:].iterrows():
-        overlap = best["tau_ci_low"] <= other["tau_ci_high"]
-        text += (f"; {name} {other['kendall_tau']:.3f}, intervals "
-                 f"{'overlapping: a difference within the noise' if overlap else 'apart'}")
-    if constant:
-        text += f"; {', '.join(constant)} predicted one constant (too few training nets)"
-    if published_statnn is not None and "StatNN (ours)" in ranked.index:
-        text += f". Our StatNN {by.loc['StatNN (ours)', 'kendall_tau']:.3f}, the published one {published_statnn:.3f}"
+    statnn = Estimate.from_row(by.loc["StatNN (ours)"], "kendall_tau")
+    gbm = Estimate.from_row(by.loc["GBM (ours)"], "kendall_tau")
+    text = (f"{label}: StatNN τ {statnn}, GBM τ {gbm}, tie ceiling {by['tau_ceiling'].iloc[0]:.3f}; "
+            f"the GBM ranks the test nets better than StatNN: {greater(gbm, statnn)}")
+    if not (statnn.defined and gbm.defined):
+        text += " (a constant prediction has no τ: too few training nets)"
+    if published_statnn is not None:
+        text += (f"; our StatNN below the published {published_statnn:.3f}: "
+                 f"{greater(Estimate(published_statnn, published_statnn, published_statnn), statnn)}")
     return text + "."
 
 

@@ -35,6 +35,7 @@ from zoolib.zoo import GENERATION_FILE, METRICS_FILE, ZooFormatError, generation
 DOWNLOAD_ENV = "ZOOLIB_DOWNLOAD"  # "1": the released profile downloads what is missing
 COLUMNS = ["collection", "source", "nets", "epochs", "status", "check", "location", "seconds", "to get it"]
 PRESENT = ("reused", "generated", "downloaded")  # statuses of a collection that is on this machine
+MIN_MEASURED = 10_000_000  # image-epochs a zoo needs to measure a rate (a tiny zoo's time is mostly start-up)
 
 
 def download_requested() -> bool:
@@ -140,7 +141,7 @@ def _generated_row(profile: str, collection: str, status: str, seconds: float | 
 def measured_rate() -> tuple[float, str] | None:
     """(trained image-epochs per second, the zoo it was measured on) from the largest zoo of the paper's CNN
     that zoolib generated on this machine (`zoolib.generate.trained_images` over the last generation
-    session's time, all workers together), or None when there is none."""
+    session's time, all workers together), or None when none has MIN_MEASURED image-epochs (a mini zoo has)."""
     best = None
     for info_file in sorted((data_dir() / "zoos").glob(f"*/*/{GENERATION_FILE}")):
         info = generation_info(info_file.parent)
@@ -152,7 +153,7 @@ def measured_rate() -> tuple[float, str] | None:
         images = trained_images(info, runs) * (size / 28) ** 2  # 28x28 units: a 32x32 image costs ~(32/28)^2
         if best is None or images > best[0]:
             best = (images, images / seconds, str(info_file.parent))
-    return None if best is None else (best[1], best[2])
+    return None if best is None or best[0] < MIN_MEASURED else (best[1], best[2])
 
 
 def plan(profile: str) -> pd.DataFrame:
@@ -178,7 +179,7 @@ def plan(profile: str) -> pd.DataFrame:
 
 def _planned(profile: str, collection: str, row: pd.Series) -> dict:
     hours = (f"about {row['projected hours']:,} h on this machine ({os.cpu_count()} cores)"
-             if row["projected hours"] is not None else "time unknown: generate a tiny zoo first to measure the rate")
+             if row["projected hours"] is not None else "time unknown: generate the mini zoos first (`make zoo-mini`) to measure the rate")
     return {
         "collection": collection, "source": "not generated", "nets": int(row["nets"]), "epochs": int(row["epochs"]),
         "status": "planned", "check": "", "location": str(zoo_dir(profile, collection)), "seconds": None,
