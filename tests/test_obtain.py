@@ -96,7 +96,8 @@ def run_page(profile: str, data: Path, guard_dir: Path) -> tuple[str, str]:
     texts = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
-            texts.extend(str(v) for k, v in output.get("data", {}).items() if k in ("text/markdown", "text/plain", "text/html"))
+            texts.extend(str(v) for k, v in output.get("data", {}).items()  # glued values too (the verdict)
+                         if k.endswith(("text/markdown", "text/plain", "text/html")))
             texts.append(output.get("text", ""))
     return "\n".join(texts), attempts.read_text()
 
