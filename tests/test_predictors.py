@@ -11,6 +11,7 @@ from zoolib.predictors import (
     RandomSearch,
     DNNRegressor,
     GBMRegressor,
+    GridSearch,
     LogitLinearRegressor,
     input_encoding,
     make_predictor,
@@ -205,3 +206,10 @@ def test_gbm_caps_lightgbm_histogram_memory_unless_told_not_to():
     uncapped = GBMRegressor(n_estimators=3, histogram_pool_size=-1).fit(X, y)
     assert uncapped.model_.get_params()["histogram_pool_size"] == -1
     assert np.array_equal(capped.predict(X), uncapped.predict(X))  # a memory setting: the same trees
+
+
+def test_the_sized_grid_never_tries_a_gbm_that_cannot_split(task):
+    (Xtr, ytr), (Xva, yva), _ = task
+    search = GridSearch("gbm").fit(Xtr[:10], ytr[:10], X_val=Xva[:2], y_val=yva[:2])
+    assert search.trials_["min_child_samples"].max() <= 5  # 12 would leave one leaf: a constant prediction
+    assert len(np.unique(search.predict(Xva))) > 1

@@ -379,7 +379,8 @@ class GridSearch(RegressorMixin, BaseEstimator):
     """Every setting of a small grid (`grid`: parameter -> values) on top of `preset`, each fitted on
     the training rows and scored on the validation rows; the best validation R^2 predicts. Without
     validation rows (a zoo too small to have any) nothing can be chosen: the grid's first setting
-    (its smallest model in `SIZED_GRIDS`) is fitted, and trials_ is empty.
+    (its smallest model in `SIZED_GRIDS`) is fitted, and trials_ is empty. GBM settings whose
+    min_child_samples leaves no room for a split of the training rows are not tried.
 
     Attributes: best_estimator_, best_params_, trials_ (one row per setting with val_r2).
     """
@@ -400,8 +401,10 @@ class GridSearch(RegressorMixin, BaseEstimator):
             return self
         trials, best_score = [], -np.inf
         self.best_estimator_, self.best_params_ = None, None
-        for values in itertools.product(*grid.values()):
-            params = dict(zip(grid, values))
+        settings = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+        # a tree needs two leaves of min_child_samples rows: a setting that cannot split predicts a constant
+        settings = [p for p in settings if 2 * p.get("min_child_samples", 0) <= len(X)] or settings[:1]
+        for params in settings:
             model = make_predictor(self.name, preset=self.preset, seed=self.seed, **params)
             val_r2 = r2(_as_target(y_val), model.fit(X, y, X_val=X_val, y_val=y_val).predict(X_val))
             trials.append({**params, "val_r2": val_r2})
