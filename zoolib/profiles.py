@@ -2,7 +2,7 @@
 much work the book's pages do on them.
 
 - `tiny`: seconds of training, for tests and CI;
-- `mini`: the default book, generated locally from data this machine has (about 30 min on 2 cores);
+- `mini`: the default book, generated locally from data this machine has (about 35 min of CPU on 2 cores);
 - `paper`: a zoo regenerated with the paper's protocol (`make zoo`, meant for a cluster);
 - `released`: the Small CNN Zoo as published (downloaded, never generated).
 A collection is a dataset's zoo of the paper's CNN ("fashion_mnist") or a folder of architecture
