@@ -31,12 +31,13 @@ download: install
 
 # The book on one profile's zoos: make book [PROFILE=mini|tiny|paper|released]. Generates the tiny/mini
 # zoos when missing (reused when complete), then builds book/_build/html; any failing cell fails it.
-# PROFILE=released downloads the missing released zoos only with DOWNLOAD=1 (about 5 GiB each).
+# PROFILE=released downloads the missing released zoos only with DOWNLOAD=1 (about 5 GiB each); its predictors
+# use the `fast` preset (PRESET=paper: the paper's settings, for a bigger machine).
 # The pages' fits run as Dask tasks: a local cluster, or SCHEDULER=tcp://host:8786.
 PROFILE ?= mini
 .PHONY: book screenshots
 book: install fashion-mnist
-	$(if $(SCHEDULER),ZOOLIB_SCHEDULER=$(SCHEDULER)) $(if $(DOWNLOAD),ZOOLIB_DOWNLOAD=1) $(PY) book/build.py --profile $(PROFILE)
+	$(if $(SCHEDULER),ZOOLIB_SCHEDULER=$(SCHEDULER)) $(if $(DOWNLOAD),ZOOLIB_DOWNLOAD=1) $(if $(PRESET),ZOOLIB_PRESET=$(PRESET)) $(PY) book/build.py --profile $(PROFILE)
 
 # PNGs of the built book's pages (headless Chromium: apt-get install -y chromium) in screenshots/.
 screenshots: install

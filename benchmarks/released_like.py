@@ -28,7 +28,7 @@ import pandas as pd
 
 from zoolib.files import atomic_write
 from zoolib.zoo import (GENERATION_FILE, LAYOUT_FILE, METRICS_COLUMNS, METRICS_FILE, WEIGHTS_FILE, read_zoo,
-                        select_rows)
+                        select_rows, write_manifest)
 
 EPOCHS = (0, 1, 2, 3, 20, 40, 60, 80, 86)
 RELEASED_ROWS = {"mnist": 269_973, "fashion_mnist": 270_000, "cifar10": 270_000, "svhn_cropped": 269_892}
@@ -100,6 +100,7 @@ def write_released_like(source_dir: str | Path, out: str | Path, dataset: str, n
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (tmp / GENERATION_FILE).write_text(json.dumps(info, indent=2))
+        write_manifest(tmp, progress=False)
     return out
 
 

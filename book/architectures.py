@@ -101,11 +101,11 @@ for name, (zoos, scores, _) in experiments.items():
                  + f"; median τ {unseen['kendall_tau'].median():.3f}")
 if experiments:
     claims.record("architectures", "; ".join(parts), claims.combine(verdicts))
-    glue("verdict", "; ".join(parts) + ". A GBM on wstats-arch ranks nets of every architecture it never saw better "
-         f"than chance: {claims.combine(verdicts)}.", display=False)
+    claims.glue_verdict("; ".join(parts) + ". A GBM on wstats-arch ranks nets of every architecture it never saw better "
+                        f"than chance: {claims.combine(verdicts)}.")
 else:
     claims.record("architectures", "no architecture collection in this build", claims.NOT_RUN)
-    glue("verdict", "This build has no architecture collection, so there is nothing to decide here.", display=False)
+    claims.glue_verdict("This build has no architecture collection, so there is nothing to decide here.")
 
 # %% [markdown]
 # ## Verdict

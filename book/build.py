@@ -33,8 +33,11 @@ REPO = BOOK.parent
 
 
 def fingerprint(profile: str, zoo_root: Path) -> str:
-    """Hash of the profile, the zoo files (names, sizes, mtimes) and zoolib's source."""
-    digest = hashlib.sha256(profile.encode())
+    """Hash of the profile and its settings (ZOOLIB_PRESET included), the zoo files (names, sizes, mtimes)
+    and zoolib's source."""
+    from zoolib.profiles import settings
+
+    digest = hashlib.sha256(f"{profile} {sorted(settings(profile).items())}".encode())
     for path in sorted((zoo_root / profile).rglob("*")) if (zoo_root / profile).is_dir() else []:
         if path.is_file() and ".shards" not in str(path):
             stat = path.stat()

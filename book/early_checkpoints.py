@@ -74,11 +74,11 @@ for name, part in results.groupby("collection", sort=False):
                  f"({verdicts[-1]}), {Estimate.from_row(part.loc[final_epoch], 'kendall_tau')} at the final epoch {final_epoch}")
 if parts:
     claims.record("early", "; ".join(parts), claims.combine(verdicts))
-    glue("verdict", "; ".join(parts) + ". The weights after one epoch rank the runs by their final accuracy better "
-         f"than the initialization does: {claims.combine(verdicts)}.", display=False)
+    claims.glue_verdict("; ".join(parts) + ". The weights after one epoch rank the runs by their final accuracy better "
+                        f"than the initialization does: {claims.combine(verdicts)}.")
 else:
     claims.record("early", "no checkpoints at epochs 0 and 1", claims.NOT_RUN)
-    glue("verdict", "This build's zoos have no checkpoints at epochs 0 and 1 to compare.", display=False)
+    claims.glue_verdict("This build's zoos have no checkpoints at epochs 0 and 1 to compare.")
 
 # %% [markdown]
 # ## Verdict

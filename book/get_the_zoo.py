@@ -37,7 +37,7 @@
 # running the page again costs seconds.
 
 # %% tags=["parameters"]
-from zoolib import obtain, profiles
+from zoolib import claims, obtain, profiles
 
 profile = profiles.current_profile()  # $ZOOLIB_PROFILE, default 'mini'
 download = obtain.download_requested()  # released profile: download what is missing ($ZOOLIB_DOWNLOAD=1)
@@ -48,7 +48,6 @@ zoos = obtain.obtain(profile, download=download)
 # %% tags=["remove-input"]
 import pandas as pd
 from IPython.display import Markdown, display
-from myst_nb import glue
 
 table = zoos.drop(columns="to get it").rename(columns={"seconds": "time (s)"}).set_index("collection")
 table[["nets", "epochs"]] = table[["nets", "epochs"]].astype("Int64")
@@ -97,7 +96,7 @@ for row in absent.to_dict("records"):
     sentences.append(f"**{row['collection']}** is {row['status']}: {row['to get it']}.")
 if not absent.empty:
     sentences.append("The pages that need a missing collection say so and show what they can without it.")
-glue("verdict", " ".join(sentences), display=False)
+claims.glue_verdict(" ".join(sentences))
 
 # %% [markdown]
 # ## Verdict

@@ -84,8 +84,8 @@ for name, collection in main.items():
     parts.append(f"{collection.dataset_name}: GBM R² {Estimate.from_row(large)} with {int(large.n_train)} training "
                  f"nets against {Estimate.from_row(small)} with {int(small.n_train)} ({verdict})")
 claims.record("more_nets", "; ".join(parts), claims.combine(verdicts))
-glue("verdict", "; ".join(parts) + f". More training nets give a better GBM here: {claims.combine(verdicts)}. "
-     "The distance from the last point to the star is what a larger zoo would have to close.", display=False)
+claims.glue_verdict("; ".join(parts) + f". More training nets give a better GBM here: {claims.combine(verdicts)}. "
+                    "The distance from the last point to the star is what a larger zoo would have to close.")
 
 # %% [markdown]
 # ## Verdict

@@ -33,9 +33,8 @@
 # %% tags=["remove-cell"]
 import pandas as pd
 from IPython.display import Markdown, display
-from myst_nb import glue
 
-from zoolib import book_zoos, nfn, profiles
+from zoolib import book_zoos, claims, nfn, profiles
 
 # %% tags=["remove-input"]
 display(Markdown("Published test Kendall τ-b (NFN paper, Table 2; NG-T from a secondary source); **published "
@@ -98,7 +97,7 @@ lines = [nfn.verdict(f"Released {book_zoos.DATASET_NAMES[name]} (the benchmark)"
          for name, r in released_results.items()]
 lines += [nfn.verdict(f"{collection.label()} (not the benchmark)", own_results[name])
           for name, collection in own.items()]
-glue("verdict", " ".join(lines) or "No zoo to run the protocol on in this build.", display=False)
+claims.glue_verdict(" ".join(lines) or "No zoo to run the protocol on in this build.")
 
 # %% [markdown]
 # ## Verdict

@@ -39,7 +39,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from zoolib import book_zoos, plots, profiles
+from zoolib import book_zoos, claims, plots, profiles
 from zoolib.generate import trained_images
 from zoolib.train import BATCH_SIZE
 from zoolib.zoo import GENERATION_FILE, generation_info
@@ -88,17 +88,15 @@ plots.throughput_bars(rates.set_index(rates["collection"] + " / " + rates["archi
 
 # %% tags=["remove-cell"]
 if rates.empty:
-    glue("verdict", "This build generated no zoo on this machine, so it has no throughput to extrapolate from.",
-         display=False)
+    claims.glue_verdict("This build generated no zoo on this machine, so it has no throughput to extrapolate from.")
 else:
     rate = float(rates["image-epochs per second"].median())
     paper_net = 86 * 60_000 * sum((0.1, 0.25, 0.5, 1.0)) / 4  # 86 epochs, the mean train fraction of Table 1
-    glue("verdict",
-         f"At this build's median rate of {rate:,.0f} image-epochs per second, one net of the paper's protocol "
-         f"(86 epochs on a 60,000-image dataset, on average {sum((0.1, 0.25, 0.5, 1.0)) / 4:.1%} of it given the "
-         f"train fractions of Table 1: about {paper_net:,.0f} image-epochs) takes about {paper_net / rate / 60:,.1f} "
-         f"minutes of this machine, and a 30,000-net collection about {30_000 * paper_net / rate / 86_400:,.0f} days: "
-         "a job for a cluster, which `make zoo SCHEDULER=tcp://host:8786` uses.", display=False)
+    claims.glue_verdict(f"At this build's median rate of {rate:,.0f} image-epochs per second, one net of the paper's protocol "
+                        f"(86 epochs on a 60,000-image dataset, on average {sum((0.1, 0.25, 0.5, 1.0)) / 4:.1%} of it given the "
+                        f"train fractions of Table 1: about {paper_net:,.0f} image-epochs) takes about {paper_net / rate / 60:,.1f} "
+                        f"minutes of this machine, and a 30,000-net collection about {30_000 * paper_net / rate / 86_400:,.0f} days: "
+                        "a job for a cluster, which `make zoo SCHEDULER=tcp://host:8786` uses.")
 
 # %% [markdown]
 # ## Verdict

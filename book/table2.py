@@ -156,7 +156,7 @@ for name, collection in main.items():
 best = table.sort_values("r2", ascending=False).groupby("collection").head(1)
 sentences += [f"Best cell of {main[r.collection].dataset_name}: `{r.predictor}` on `{r.inputs}`, R² {r.r2:.3f}."
               for r in best.itertuples()]
-glue("verdict", " ".join(sentences), display=False)
+claims.glue_verdict(" ".join(sentences))
 
 # %% [markdown]
 # ## Verdict

@@ -68,8 +68,7 @@ table.set_index(["train_on", "test_on"])
 off = scores[~scores["seen"]]
 if off.empty:
     claims.record("transfer", "one collection only: no pair to transfer across", claims.NOT_RUN)
-    glue("verdict", "This build has one collection of the paper's CNN, so there is no other dataset to transfer to.",
-         display=False)
+    claims.glue_verdict("This build has one collection of the paper's CNN, so there is no other dataset to transfer to.")
 else:
     parts, verdicts = [], []
     for _, r in off.iterrows():
@@ -78,8 +77,8 @@ else:
         parts.append(f"trained on {r.train_on}, tested on {r.test_on}: τ {tau} ({verdicts[-1]})")
     verdict = claims.combine(verdicts)
     claims.record("transfer", "; ".join(parts), verdict)
-    glue("verdict", "; ".join(parts) + f". A GBM trained on one dataset's nets ranks another's better than chance "
-         f"(τ above 0 in every off-diagonal pair): {verdict}.", display=False)
+    claims.glue_verdict("; ".join(parts) + f". A GBM trained on one dataset's nets ranks another's better than chance "
+                        f"(τ above 0 in every off-diagonal pair): {verdict}.")
 
 # %% [markdown]
 # ## Verdict

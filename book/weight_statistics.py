@@ -104,8 +104,8 @@ for name, collection in main.items():
                  + (f"; the GBM's top three statistics ({', '.join(top.index)}) take {top.sum():.0%} of its gain"
                     if top.sum() > 0 else ""))
 claims.record("bias_ranges", "; ".join(p.split(";")[0] for p in parts), claims.combine(verdicts))
-glue("verdict", "; ".join(parts) + f". Both bias ranges rank the nets by accuracy (in either direction): "
-     f"{claims.combine(verdicts)}.", display=False)
+claims.glue_verdict("; ".join(parts) + f". Both bias ranges rank the nets by accuracy (in either direction): "
+                    f"{claims.combine(verdicts)}.")
 
 # %% [markdown]
 # ## Verdict

@@ -30,7 +30,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from zoolib import book_zoos, hparams, plots, profiles
+from zoolib import book_zoos, claims, hparams, plots, profiles
 from zoolib.zoo import select_rows
 
 profile = profiles.current_profile()
@@ -82,10 +82,10 @@ for name, frame in finals.items():
 pd.DataFrame(rows).set_index("collection")
 
 # %% tags=["remove-cell"]
-glue("verdict", " ".join(
-    f"{r['collection']}: median test accuracy {r['median test accuracy']:.3f}, {r['nets at or below 20 % (near chance)']} "
-    f"of the nets at or below 20 % (near chance), median train - test gap {r['median train - test gap']:.3f}."
-    for r in rows), display=False)
+claims.glue_verdict(" ".join(
+                    f"{r['collection']}: median test accuracy {r['median test accuracy']:.3f}, {r['nets at or below 20 % (near chance)']} "
+                    f"of the nets at or below 20 % (near chance), median train - test gap {r['median train - test gap']:.3f}."
+                    for r in rows))
 
 # %% [markdown]
 # ## Verdict

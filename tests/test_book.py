@@ -222,6 +222,17 @@ def test_a_profile_without_zoos_is_refused_with_what_to_run(tmp_path):
     assert not (tmp_path / "_build" / "html").exists()
 
 
+def test_the_execution_cache_is_per_preset(tmp_path, monkeypatch):
+    import build  # book/build.py
+
+    monkeypatch.delenv(profiles.PRESET_ENV, raising=False)
+    fast = build.fingerprint("released", tmp_path)
+    monkeypatch.setenv(profiles.PRESET_ENV, "paper")
+    assert build.fingerprint("released", tmp_path) != fast  # pages run with other settings are not reused
+    monkeypatch.setenv(profiles.PRESET_ENV, "fast")
+    assert build.fingerprint("released", tmp_path) == fast
+
+
 @pytest.fixture()
 def broken_book(tmp_path) -> Path:
     """A copy of the book's build set-up with one page whose cell raises (and a small zoo to build on)."""

@@ -51,3 +51,19 @@ def test_the_introduction_holds_the_claims_table_of_every_claim():
         page = BOOK / f"{claim['page']}.py"
         assert page.is_file(), f"claim {key}: page {page} is missing"
         assert f'"{key}"' in page.read_text(), f"{page.name} never records claim {key!r}"
+
+
+def test_a_page_that_opened_a_synthetic_zoo_gives_no_verdict(monkeypatch):
+    glued = {}
+    monkeypatch.setattr("myst_nb.glue", lambda name, value, display=True: glued.__setitem__(name, value))
+    monkeypatch.setattr(claims, "_synthetic_zoos", [])
+    claims.record("transfer", "0.5 [0.4, 0.6]", HOLDS)
+    claims.glue_verdict("It holds.")
+    assert glued["claim_transfer_verdict"] == HOLDS and glued["verdict"] == "It holds."
+    claims.note_synthetic("SYNTHETIC released-size zoo, CIFAR10-GS")
+    claims.record("transfer", "0.5 [0.4, 0.6]", HOLDS)
+    claims.record("early", "no checkpoints", claims.NOT_RUN)
+    claims.glue_verdict("It holds.")
+    assert glued["claim_transfer_verdict"] == claims.SYNTHETIC_VERDICT
+    assert glued["claim_early_verdict"] == claims.NOT_RUN
+    assert glued["verdict"].startswith("**Not findings:**") and "CIFAR10-GS" in glued["verdict"]

@@ -4,13 +4,12 @@ import hashlib
 import io
 import socket
 import tarfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests.http_server import serve  # noqa: F401  (fixture)
 from tests.zoo_fixtures import write_released_style_zoo
 from zoolib import release
 from zoolib.cli import main
@@ -37,65 +36,9 @@ def make_archive(work: Path, edit=None, extra=None) -> bytes:
     return buffer.getvalue()
 
 
-class ZooServer(ThreadingHTTPServer):
-    """Serves `body` at /mnist.tar.xz. mode: 'normal' (honours Range), 'no-range' (always 200 with
-    everything), 'cut' (announces the full length but never sends past the first half of the file)."""
-
-    def __init__(self, body: bytes, mode: str = "normal"):
-        super().__init__(("127.0.0.1", 0), RangeHandler)
-        self.body, self.mode, self.ranges = body, mode, []
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class RangeHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        server = self.server
-        if self.path != "/mnist.tar.xz":
-            self.send_error(404)
-            return
-        body, header = server.body, self.headers.get("Range")
-        server.ranges.append(header)
-        start = int(header.removeprefix("bytes=").rstrip("-")) if header and server.mode != "no-range" else 0
-        if start >= len(body):
-            self.send_response(416)
-            self.send_header("Content-Range", f"bytes */{len(body)}")
-            self.end_headers()
-            return
-        self.send_response(206 if start else 200)
-        if start:
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        self.send_header("Content-Length", str(len(body) - start))
-        self.end_headers()
-        stop = max(start, len(body) // 2) if server.mode == "cut" else len(body)
-        self.wfile.write(body[start:stop])
-        self.close_connection = True
-
-
 @pytest.fixture
 def archive(tmp_path_factory):
     return make_archive(tmp_path_factory.mktemp("archive"))
-
-
-@pytest.fixture
-def serve():
-    """Start ZooServers on free ports; all are shut down after the test."""
-    servers = []
-
-    def start(body: bytes, mode: str = "normal") -> ZooServer:
-        servers.append(ZooServer(body, mode))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def no_leftovers(parent: Path) -> list[str]:
@@ -103,7 +46,7 @@ def no_leftovers(parent: Path) -> list[str]:
 
 
 def test_download_installs_a_checked_zoo_and_is_idempotent(tmp_path, serve, archive):
-    server = serve(archive)
+    server = serve({"mnist.tar.xz": archive})
     dest = tmp_path / "zoos" / "mnist"
     assert download_zoo("mnist", dest, base_url=server.url, expected_rows=N_ROWS) == dest
     zoo = read_zoo(dest)
@@ -117,7 +60,7 @@ def test_download_installs_a_checked_zoo_and_is_idempotent(tmp_path, serve, arch
 def test_an_interrupted_download_is_resumed_with_a_range_request(tmp_path, serve, archive):
     dest = tmp_path / "mnist"
     (tmp_path / "mnist.tar.xz.part").write_bytes(archive[: len(archive) // 2])
-    server = serve(archive)
+    server = serve({"mnist.tar.xz": archive})
     download_zoo("mnist", dest, base_url=server.url, expected_rows=N_ROWS)
     assert server.ranges == [f"bytes={len(archive) // 2}-"]
     assert read_zoo(dest).weights.shape == (N_ROWS, 4970)
@@ -126,7 +69,7 @@ def test_an_interrupted_download_is_resumed_with_a_range_request(tmp_path, serve
 
 def test_a_server_ignoring_range_restarts_the_download(tmp_path, serve, archive):
     (tmp_path / "mnist.tar.xz.part").write_bytes(b"stale bytes of some other file")
-    server = serve(archive, mode="no-range")
+    server = serve({"mnist.tar.xz": archive}, mode="no-range")
     download_zoo("mnist", tmp_path / "mnist", base_url=server.url, expected_rows=N_ROWS)
     assert server.ranges == ["bytes=30-"]
     assert read_zoo(tmp_path / "mnist").weights.shape == (N_ROWS, 4970)
@@ -134,14 +77,14 @@ def test_a_server_ignoring_range_restarts_the_download(tmp_path, serve, archive)
 
 def test_a_truncated_download_keeps_the_part_file_only_and_resumes_later(tmp_path, serve, archive):
     dest = tmp_path / "mnist"
-    cut = serve(archive, mode="cut")
+    cut = serve({"mnist.tar.xz": archive}, mode="cut")
     with pytest.raises(DownloadError, match="cut short .* run the same command again to resume"):
         download_zoo("mnist", dest, base_url=cut.url, expected_rows=N_ROWS)
     assert not dest.exists() and no_leftovers(tmp_path) == []
     part = tmp_path / "mnist.tar.xz.part"
     assert part.stat().st_size == len(archive) // 2
     assert cut.ranges[1:] == [f"bytes={len(archive) // 2}-"] * 3  # retried, resuming each time
-    good = serve(archive)
+    good = serve({"mnist.tar.xz": archive})
     download_zoo("mnist", dest, base_url=good.url, expected_rows=N_ROWS)
     assert good.ranges == [f"bytes={len(archive) // 2}-"]
     assert read_zoo(dest).weights.shape == (N_ROWS, 4970) and not part.exists()
@@ -151,7 +94,7 @@ def test_a_full_disk_while_extracting_keeps_the_complete_download(tmp_path, serv
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    server = serve(archive)
+    server = serve({"mnist.tar.xz": archive})
     with monkeypatch.context() as patch:
         patch.setattr(tarfile.TarFile, "extract", disk_full)
         with pytest.raises(DownloadError, match="(?s)No space left on device.*download is complete in"):
@@ -164,7 +107,7 @@ def test_a_full_disk_while_extracting_keeps_the_complete_download(tmp_path, serv
 
 def test_a_complete_part_file_is_installed_after_a_416_answer(tmp_path, serve, archive):
     (tmp_path / "mnist.tar.xz.part").write_bytes(archive)
-    server = serve(archive)
+    server = serve({"mnist.tar.xz": archive})
     download_zoo("mnist", tmp_path / "mnist", base_url=server.url, expected_rows=N_ROWS)
     assert server.ranges == [f"bytes={len(archive)}-"]
 
@@ -173,7 +116,7 @@ def test_a_complete_part_file_is_installed_after_a_416_answer(tmp_path, serve, a
 def test_a_corrupt_archive_leaves_nothing_behind(tmp_path, serve, archive, where):
     at = int(where * len(archive))
     corrupt = archive[:at] + bytes(b ^ 0xFF for b in archive[at : at + 300]) + archive[at + 300 :]
-    server = serve(corrupt)
+    server = serve({"mnist.tar.xz": corrupt})
     with pytest.raises(DownloadError, match=r"(?s)not a valid, complete \.tar\.xz archive.*was deleted"):
         download_zoo("mnist", tmp_path / "mnist", base_url=server.url, expected_rows=N_ROWS)
     assert list(tmp_path.iterdir()) == []
@@ -185,14 +128,14 @@ def test_an_archive_with_a_wrong_layout_is_refused(tmp_path, serve):
         layout.loc[1, "shape"] = "(1, 3, 3, 16)"
         layout.to_csv(folder / "layout.csv")
 
-    server = serve(make_archive(tmp_path, edit=permute_a_kernel))
+    server = serve({"mnist.tar.xz": make_archive(tmp_path, edit=permute_a_kernel)})
     with pytest.raises(DownloadError, match="is not the released mnist zoo: layout.csv: layout differs from the paper.s"):
         download_zoo("mnist", tmp_path / "zoos" / "mnist", base_url=server.url, expected_rows=N_ROWS)
     assert list((tmp_path / "zoos").iterdir()) == []
 
 
 def test_the_published_row_count_is_checked(tmp_path, serve, archive):
-    server = serve(archive)
+    server = serve({"mnist.tar.xz": archive})
     with pytest.raises(DownloadError, match="is not the released mnist zoo: 21 rows, the released mnist zoo has 269973"):
         download_zoo("mnist", tmp_path / "zoos" / "mnist", base_url=server.url)
     assert list((tmp_path / "zoos").iterdir()) == []
@@ -215,7 +158,7 @@ def _member(name, kind=tarfile.REGTYPE, target=""):
 )
 def test_an_archive_with_members_outside_the_folder_is_refused(tmp_path, serve, member, why):
     archive = make_archive(tmp_path, extra=[member])
-    server = serve(archive)
+    server = serve({"mnist.tar.xz": archive})
     dest = tmp_path / "out" / "zoos" / "mnist"
     with pytest.raises(DownloadError, match=why):
         download_zoo("mnist", dest, base_url=server.url, expected_rows=None)
@@ -264,7 +207,7 @@ def local_split_file(folder: Path, monkeypatch) -> Path:
 def test_cli_download_reports_the_installed_zoo(tmp_path, serve, archive, monkeypatch, capsys):
     monkeypatch.setitem(release.RELEASED_ROWS, "mnist", N_ROWS)
     split = local_split_file(tmp_path, monkeypatch)
-    server = serve(archive)
+    server = serve({"mnist.tar.xz": archive})
     dest = ["--dest", str(tmp_path / "mnist"), "--split-file", str(split)]
     assert main(["zoo", "download", "mnist", *dest, "--base-url", server.url]) == 0
     out = capsys.readouterr().out

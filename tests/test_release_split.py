@@ -2,12 +2,11 @@
 against a local HTTP server with fixture files."""
 
 import hashlib
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
+from tests.http_server import serve  # noqa: F401  (fixture)
 from tests.zoo_fixtures import write_released_style_zoo
 from zoolib import release
 from zoolib.release import SPLIT_FILES, DownloadError, download_split_file
@@ -18,44 +17,12 @@ def split_bytes(n_rows: int, seed: int = 0) -> bytes:
     return ("0\n" + "".join(f"{i}\n" for i in np.random.default_rng(seed).permutation(n_rows))).encode()
 
 
-class FileServer(ThreadingHTTPServer):
-    """Serves `files` (name -> bytes) at /name, honouring Range requests; records each request's Range."""
-
-    def __init__(self, files: dict[str, bytes]):
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.files, self.requests = files, []
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/splits"
-
-
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        name = self.path.removeprefix("/splits/")
-        body, header = self.server.files.get(name), self.headers.get("Range")
-        self.server.requests.append((name, header))
-        if body is None:
-            self.send_error(404)
-            return
-        start = int(header.removeprefix("bytes=").rstrip("-")) if header else 0
-        self.send_response(206 if start else 200)
-        self.send_header("Content-Length", str(len(body) - start))
-        self.end_headers()
-        self.wfile.write(body[start:])
-
-
 @pytest.fixture
-def server():
+def server(serve):
+    """(a server of two split files, their bytes, (size, sha256))."""
     body = split_bytes(50)
-    server = FileServer({"mnist_split.csv": body, "svhn_split.csv": body})
-    yield server, body, (len(body), hashlib.sha256(body).hexdigest())
-    server.shutdown()
-    server.server_close()
+    server = serve({"mnist_split.csv": body, "svhn_split.csv": body})
+    return server, body, (len(body), hashlib.sha256(body).hexdigest())
 
 
 def test_the_published_sizes_are_those_of_files_in_the_published_format():

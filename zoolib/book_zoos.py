@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from zoolib import claims
 from zoolib.profiles import ARCHS_SUFFIX, collections, current_profile, zoo_dir
 from zoolib.zoo import GENERATION_FILE, INDEX_FILE, Zoo, ZooFormatError, generation_info, read_collection, select_rows
 
@@ -89,8 +90,11 @@ def open_collection(profile_name: str, name: str) -> Collection:
     path = zoo_dir(profile_name, name)
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: missing")
-    return Collection(name, profile_name, name.removesuffix(ARCHS_SUFFIX), path, read_collection(path),
-                      _source(path, profile_name))
+    collection = Collection(name, profile_name, name.removesuffix(ARCHS_SUFFIX), path, read_collection(path),
+                            _source(path, profile_name))
+    if collection.source == SYNTHETIC:
+        claims.note_synthetic(collection.label())
+    return collection
 
 
 def open_collections(profile_name: str | None = None) -> tuple[dict[str, Collection], dict[str, str]]:
@@ -160,7 +164,14 @@ def predictor_settings_note(settings: dict) -> str:
     if settings["preset"] == "paper":
         return ("**Predictor settings: the paper's.** The GBM uses the paper's best LightGBM settings per dataset "
                 "(found on its v1 zoo); the DNN and the linear model the package's `paper` preset.")
-    return f"**Predictor settings:** the `{settings['preset']}` preset of `zoolib.predictors.PRESETS`."
+    gbm, dnn = PRESETS["gbm"]["fast"], PRESETS["dnn"]["fast"]
+    return ("**Predictor settings: the `fast` preset, not the paper's.** GBM: up to "
+            f"{gbm['n_estimators']} trees of {gbm['num_leaves']} leaves at learning rate {gbm['learning_rate']:g}; "
+            f"DNN: {dnn['num_layers']} x {dnn['num_units']} units; both early-stopped on the validation runs. "
+            "With the paper's settings this book's fits take many CPU-hours on a 2-core machine (one GBM on the "
+            "4,970 raw weights of 12,000 training nets: 40 CPU-minutes), so this build's numbers are those of "
+            "quicker predictors: a lower bound on what the paper's settings reach. `make book PROFILE=released "
+            "PRESET=paper` runs the paper's settings (a bigger machine, or a Dask cluster with SCHEDULER=...).")
 
 
 def missing_note(missing: dict[str, str], names: list[str] | None = None) -> str:

@@ -13,6 +13,10 @@ paper's number. A page decides its claims and calls `record(key, ours, verdict)`
 strings (myst-nb) that the introduction's table (`intro_table`) pastes: claim_<key>_ours and
 claim_<key>_verdict. Every page glues its claims on every build (NOT_RUN where it cannot run them),
 so a missing key fails the build (-W) instead of leaving a hole in the table.
+
+A synthetic zoo (benchmarks/released_like.py) measures time and memory, never findings: once a page has
+opened one (`zoolib.book_zoos.open_collection` calls `note_synthetic`), `record` glues SYNTHETIC_VERDICT
+in place of any verdict and `glue_verdict` says so before the page's verdict sentences.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from dataclasses import dataclass
 
 HOLDS, FAILS, UNDECIDED = "holds", "does not hold", "cannot tell at this size"
 NOT_RUN = "not run on this build"
+SYNTHETIC_VERDICT = "no verdict: synthetic zoo (timing only)"
+_synthetic_zoos: list[str] = []  # labels of the synthetic zoos this page (kernel) has opened
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,12 @@ CLAIMS: dict[str, dict[str, str]] = {
 }
 
 
+def note_synthetic(label: str) -> None:
+    """Say that this page shows a synthetic zoo: from now on its claims get no verdict."""
+    if label not in _synthetic_zoos:
+        _synthetic_zoos.append(label)
+
+
 def record(key: str, ours: str, verdict: str) -> None:
     """Glue this build's numbers for a claim and its verdict, for the introduction's table."""
     from myst_nb import glue  # the book's dependency: imported only when a page records a claim
@@ -123,7 +135,18 @@ def record(key: str, ours: str, verdict: str) -> None:
     if verdict not in (HOLDS, FAILS, UNDECIDED, NOT_RUN):
         raise ValueError(f"verdict must be one of {HOLDS!r}, {FAILS!r}, {UNDECIDED!r}, {NOT_RUN!r}; got {verdict!r}")
     glue(f"claim_{key}_ours", ours, display=False)
-    glue(f"claim_{key}_verdict", verdict, display=False)
+    glue(f"claim_{key}_verdict", SYNTHETIC_VERDICT if _synthetic_zoos and verdict != NOT_RUN else verdict,
+         display=False)
+
+
+def glue_verdict(text: str) -> None:
+    """Glue a page's verdict sentences (`verdict`), after a warning when the page showed a synthetic zoo."""
+    from myst_nb import glue
+
+    if _synthetic_zoos:
+        text = (f"**Not findings:** this page ran on synthetic zoos ({'; '.join(_synthetic_zoos)}), made to "
+                f"measure time and memory; the sentences below show the computation only. {text}")
+    glue("verdict", text, display=False)
 
 
 def intro_table() -> str:

