@@ -62,9 +62,9 @@ glue("batch_size", BATCH_SIZE, display=False)
 rows = []
 for name, collection in collections.items():
     for arch, zoo in collection.zoos.items():
-        if zoo.path is None or not (zoo.path / GENERATION_FILE).is_file():
+        info = generation_info(zoo.path) if zoo.path is not None and (zoo.path / GENERATION_FILE).is_file() else {}
+        if "spec" not in info:  # downloaded, or a synthetic zoo of benchmarks/released_like.py: not trained here
             continue
-        info = generation_info(zoo.path)
         images = trained_images(info, zoo.metrics.drop_duplicates("modeldir"))
         seconds = float(info["seconds_last_session"])
         rows.append({

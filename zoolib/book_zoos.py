@@ -213,7 +213,8 @@ def table1(collections: dict[str, Collection]) -> pd.DataFrame:
         if info.get("train_fractions") and tuple(info["train_fractions"]) != SPACE["train_fraction"][1]:
             build["train_fraction"] = ", ".join(f"{f:g}" for f in info["train_fractions"])
         build.update({"epochs": str(int(zoo.metrics["step"].max())), "checkpoints (epochs)": ", ".join(map(str, zoo.steps)),
-                      "training images": f"{info['train_images']:,} ({c.dataset_name})" if info else "as the paper",
+                      "training images": (f"{info['train_images']:,} ({c.dataset_name})" if "train_images" in info
+                                              else "as the paper"),
                       "batch size": str(FIXED["batch size"]), "nets per dataset": f"{c.nets():,}"})
         for key, value in build.items():
             rows[key][f"this build: {c.dataset_name}"] = value
