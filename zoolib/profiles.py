@@ -63,9 +63,10 @@ PROFILES: dict[str, dict] = {
     "released": {
         # downloaded: `zoolib zoo download`. Preset 'fast': the paper's settings need many CPU-hours per page
         # at this size (a GBM on the 4,970 raw weights of 12,000 training nets: 40 CPU-minutes, measured
-        # 2026-11-30); PRESET=paper (ZOOLIB_PRESET) runs them on a bigger machine or a Dask cluster.
+        # 2026-11-30); PRESET=paper (ZOOLIB_PRESET) runs them on a bigger machine or a Dask cluster. 200
+        # bootstrap resamples: each costs a Kendall tau over 15,000 test nets.
         "collections": {d: None for d in DATASETS},
-        "preset": "fast", "dnn_inputs": None, "n_bootstrap": 1000, "statnn_epochs": 50, "nfn_gbm_search": 8,
+        "preset": "fast", "dnn_inputs": None, "n_bootstrap": 200, "statnn_epochs": 50, "nfn_gbm_search": 8,
     },
 }
 GENERATED_PROFILES = tuple(name for name, p in PROFILES.items() if "checkpoints" in p)
