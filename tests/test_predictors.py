@@ -213,3 +213,10 @@ def test_the_sized_grid_never_tries_a_gbm_that_cannot_split(task):
     search = GridSearch("gbm").fit(Xtr[:10], ytr[:10], X_val=Xva[:2], y_val=yva[:2])
     assert search.trials_["min_child_samples"].max() <= 5  # 12 would leave one leaf: a constant prediction
     assert len(np.unique(search.predict(Xva))) > 1
+
+
+def test_the_gbm_random_search_can_split_a_few_dozen_training_nets(task):
+    (Xtr, ytr), (Xva, yva), _ = task
+    best, trials = random_search("gbm", Xtr[:38], ytr[:38], Xva[:10], yva[:10], n_iter=8, seed=0, metric="kendall_tau")
+    assert trials["min_child_samples"].min() <= 10  # LightGBM's default 20 leaves one leaf on 38 rows
+    assert trials["val_kendall_tau"].notna().any() and len(np.unique(best.predict(Xva))) > 1

@@ -303,7 +303,9 @@ def _sample(name: str, rng: np.random.Generator) -> dict:
         return float(np.exp(rng.uniform(np.log(low), np.log(high))))
 
     if name == "gbm":
+        # min_child_samples down to 5, so that a zoo of a few dozen training nets can split (LightGBM's 20 cannot)
         return dict(num_leaves=int(round(log_uniform(8, 8192))), max_depth=int(rng.choice([6, 8, 10, 12, -1])),
+                    min_child_samples=int(rng.choice([5, 10, 20])),
                     learning_rate=log_uniform(0.01, 0.1), max_bin=int(rng.choice([63, 127, 255])),
                     min_child_weight=float(rng.integers(1, 6)), subsample=float(rng.uniform(0.5, 1.0)),
                     subsample_freq=1, colsample_bytree=float(rng.uniform(0.5, 1.0)),
