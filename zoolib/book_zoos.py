@@ -170,7 +170,7 @@ def predictor_settings_note(settings: dict) -> str:
             f"DNN: {dnn['num_layers']} x {dnn['num_units']} units; both early-stopped on the validation runs. "
             "With the paper's settings this book's fits take many CPU-hours on a 2-core machine (one GBM on the "
             "4,970 raw weights of 12,000 training nets: 40 CPU-minutes), so this build's numbers are those of "
-            "quicker predictors: a lower bound on what the paper's settings reach. `make book PROFILE=released "
+            "quicker predictors, not of the paper's settings. `make book PROFILE=released "
             "PRESET=paper` runs the paper's settings (a bigger machine, or a Dask cluster with SCHEDULER=...).")
 
 
