@@ -103,7 +103,8 @@ else:
 #
 # {glue:text}`verdict`
 #
-# The cost of a zoo is nets x epochs x training images per net, and {numref}`fig-throughput` gives
-# the rate this machine delivers; together they say how long a zoo of another size would take here.
+# The cost of a zoo is nets x epochs x training images per net, and the throughput figure above (on
+# a build that generated its zoos here) gives the rate this machine delivers; together they say how
+# long a zoo of another size would take here.
 # `make bench` times the trainer against the paper's method (Keras `model.fit` on a `tf.data`
 # pipeline, one net at a time) on the machine it runs on.

@@ -2,6 +2,7 @@
 results serially and as Dask tasks."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -115,11 +116,21 @@ def _square(x):
     return x * x
 
 
-def test_run_tasks_keeps_the_order_of_the_tasks():
+def _row_sum(shared: dict, key: str, row: int) -> float:
+    return float(shared[key][row].sum())
+
+
+def test_run_tasks_keeps_the_order_of_the_tasks_and_sends_shared_data_once():
     tasks = [(_square, (k,)) for k in range(7)]
     assert run_tasks(tasks, "squares", workers=0) == [k * k for k in range(7)]
+    shared = {"a": np.ones((2000, 4000)), "b": np.zeros((10, 10))}  # 61 MiB, used by every task
     with dask_client(workers=2) as client:
         assert run_tasks(tasks, "squares", client=client) == [k * k for k in range(7)]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sums = run_tasks([(_row_sum, (shared, "a", row)) for row in range(4)], "sums", client=client)
+    assert sums == [4000.0] * 4
+    assert not [w for w in caught if "large graph" in str(w.message)]  # not embedded in each task's graph
 
 
 def test_same_results_serially_and_on_dask(collections, tmp_path):

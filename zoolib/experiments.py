@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import mmap
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -108,7 +109,8 @@ def run_tasks(tasks: Sequence[tuple[Callable, tuple]], desc: str, client=None, s
 
     On Dask: `client` if given, else `zoolib.generate.dask_client(scheduler, workers)` (an embedded
     local cluster unless a scheduler address is set); workers=0 runs them here, one after the other.
-    Zoo arguments are sent once per zoo (a memory-mapped one as its file name, see `_MappedZoo`).
+    Zoo arguments are sent once per zoo (a memory-mapped one as its file name, see `_MappedZoo`), and so is
+    any other container that several tasks share (e.g. the transfer grid's prepared inputs).
     """
     bar = tqdm(total=len(tasks), desc=desc, unit="fit")
     try:
@@ -124,13 +126,17 @@ def run_tasks(tasks: Sequence[tuple[Callable, tuple]], desc: str, client=None, s
 
         with dask_client(scheduler, workers) if client is None else contextlib.nullcontext(client) as active:
             shipped: dict[int, object] = {}
+            uses = Counter(id(arg) for _, args in tasks for arg in args)
 
             def ship(arg):
-                if not isinstance(arg, Zoo):
+                key = id(arg)
+                if isinstance(arg, Zoo):
+                    arg = _portable(arg)
+                elif not (uses[key] > 1 and isinstance(arg, (dict, list, pd.DataFrame, np.ndarray))):
                     return arg
-                if id(arg) not in shipped:
-                    shipped[id(arg)] = active.scatter(_portable(arg), broadcast=False, hash=False)
-                return shipped[id(arg)]
+                if key not in shipped:  # [arg]: a scattered dict would become a dict of futures
+                    shipped[key] = active.scatter([arg], broadcast=False, hash=False)[0]
+                return shipped[key]
 
             futures = [active.submit(fn, *map(ship, args), pure=False) for fn, args in tasks]
             index = {future.key: i for i, future in enumerate(futures)}

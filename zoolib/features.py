@@ -299,8 +299,8 @@ def _compute_tensors(
 
     starts = range(0, len(weights), chunk_rows)
     with ThreadPoolExecutor(max_workers=n_jobs or _default_jobs()) as pool:
-        bar = tqdm(pool.map(work, starts), total=len(starts), unit="chunk", desc="features",
-                   disable=not progress or len(starts) < 2)
+        quiet = {"disable": True} if not progress or len(starts) < 2 else {}  # else $TQDM_DISABLE may turn it off
+        bar = tqdm(pool.map(work, starts), total=len(starts), unit="chunk", desc="features", **quiet)
         for _ in bar:
             pass
     return out

@@ -90,8 +90,9 @@ def sha256_file(path: str | os.PathLike, progress: bool = True, chunk_bytes: int
     path = Path(path)
     size = path.stat().st_size
     digest = hashlib.sha256()
+    quiet = {"disable": True} if not progress or size < 1 << 28 else {}  # else $TQDM_DISABLE may turn it off
     with open(path, "rb") as f, tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
-                                     desc=f"sha256 {path.name}", disable=not progress or size < 1 << 28) as bar:
+                                     desc=f"sha256 {path.name}", **quiet) as bar:
         while chunk := f.read(chunk_bytes):
             digest.update(chunk)
             bar.update(len(chunk))

@@ -385,7 +385,7 @@ def _run_shards(client, spec, configs, data, todo, shard_dir: Path, label: str, 
         )
         futures[future] = (len(positions), name)
     done_before = spec.nets - sum(n for n, _ in futures.values())
-    bar = tqdm(total=spec.nets, initial=done_before, desc=label, unit="net", disable=not progress)
+    bar = tqdm(total=spec.nets, initial=done_before, desc=label, unit="net", **({} if progress else {"disable": True}))
     try:
         for future, (weights, metrics) in as_completed(futures, with_results=True):
             count, name = futures[future]
