@@ -35,6 +35,7 @@ def test_estimate_reads_score_rows_and_prints_rounded():
     assert str(Estimate.from_row(row)) == "0.916 [0.87, 0.95]"
     assert Estimate.from_row(row, "kendall_tau") == Estimate(0.8, 0.7, 0.9)
     assert str(Estimate(math.nan)) == "undefined"
+    assert str(Estimate(0.9962, 0.9958, 0.9966)) == "0.996 [0.996, 0.997]"  # not "0.996 [1.00, 1.00]"
 
 
 def test_record_refuses_unknown_claims_and_verdicts():

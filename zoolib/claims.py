@@ -53,7 +53,8 @@ class Estimate:
             return "undefined"
         if math.isnan(self.low) or math.isnan(self.high):
             return f"{self.value:.3f}"
-        return f"{self.value:.3f} [{self.low:.2f}, {self.high:.2f}]"
+        digits = 2 if self.high - self.low >= 0.05 else 3  # a narrow interval (a big zoo) keeps its third digit
+        return f"{self.value:.3f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
 
 
 def greater(a: Estimate, b: Estimate | float) -> str:
