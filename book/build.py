@@ -74,7 +74,9 @@ def kernel_environment(folder: Path) -> dict[str, str]:
         "c.IPKernelApp.capture_fd_output = False\n"
         "# tqdm.auto asks for ipywidgets, which the book does not need (its progress bars are off)\n"
         "c.InteractiveShellApp.exec_lines = [\"import warnings; warnings.filterwarnings('ignore', 'IProgress not found')\"]\n")
-    return {**os.environ, "IPYTHONDIR": str(profile.parent.resolve())}
+    # matplotlib's font cache of its own: one shared with another checkout's venv can name font files that are gone
+    return {**os.environ, "IPYTHONDIR": str(profile.parent.resolve()),
+            "MPLCONFIGDIR": str((folder / "matplotlib").resolve())}
 
 
 def build(profile: str, output: Path, obtain_zoos: bool = True) -> int:

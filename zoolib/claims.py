@@ -53,7 +53,7 @@ class Estimate:
             return "undefined"
         if math.isnan(self.low) or math.isnan(self.high):
             return f"{self.value:.3f}"
-        digits = 2 if self.high - self.low >= 0.05 else 3  # a narrow interval (a big zoo) keeps its third digit
+        digits = 2 if round(self.low, 2) != round(self.high, 2) else 3  # not "[1.00, 1.00]" on a big zoo
         return f"{self.value:.3f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
 
 
