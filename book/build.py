@@ -104,6 +104,8 @@ def build(profile: str, output: Path, obtain_zoos: bool = True) -> int:
     key = fingerprint(profile, data_dir() / "zoos")
     config = write_config(output, profile, key)
     kernel_env = kernel_environment(output / "_build")
+    # build the font cache here, so that no page prints matplotlib's "building the font cache" warning
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=kernel_env, check=True)
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", "-W", "--keep-going", "--all",
                "--config", str(config), "--path-output", str(output), str(BOOK)]
     print(f"building the book on profile {profile!r} (cache {profile}-{key}): {' '.join(command)}", flush=True)
