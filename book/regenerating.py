@@ -42,7 +42,7 @@ from myst_nb import glue
 from zoolib import book_zoos, claims, plots, profiles
 from zoolib.generate import trained_images
 from zoolib.train import BATCH_SIZE
-from zoolib.zoo import GENERATION_FILE, generation_info
+from zoolib.zoo import GENERATION_FILE
 
 profile = profiles.current_profile()
 collections, missing = book_zoos.open_collections(profile)
@@ -62,7 +62,7 @@ glue("batch_size", BATCH_SIZE, display=False)
 rows = []
 for name, collection in collections.items():
     for arch, zoo in collection.zoos.items():
-        info = generation_info(zoo.path) if zoo.path is not None and (zoo.path / GENERATION_FILE).is_file() else {}
+        info = book_zoos.recorded_generation(zoo)
         if "spec" not in info:  # downloaded, or a synthetic zoo of benchmarks/released_like.py: not trained here
             continue
         images = trained_images(info, zoo.metrics.drop_duplicates("modeldir"))

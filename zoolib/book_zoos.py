@@ -85,6 +85,11 @@ def _source(path: Path, profile_name: str) -> str:
     return str(generation_info(path).get("data_source", "generated"))
 
 
+def recorded_generation(zoo: Zoo) -> dict:
+    """The zoo's generation.json, {} for a zoo without one (downloaded, or not read from disk)."""
+    return generation_info(zoo.path) if zoo.path is not None and (zoo.path / GENERATION_FILE).is_file() else {}
+
+
 def open_collection(profile_name: str, name: str) -> Collection:
     """Open one collection of a profile from disk (raises FileNotFoundError / ZooFormatError)."""
     path = zoo_dir(profile_name, name)
@@ -208,7 +213,7 @@ def table1(collections: dict[str, Collection]) -> pd.DataFrame:
     rows.update({name: {"distribution": "schedule", "paper": value} for name, value in paper_schedule.items()})
     for name, c in main_collections(collections).items():
         zoo = c.zoo
-        info = generation_info(zoo.path) if zoo.path is not None and (zoo.path / GENERATION_FILE).is_file() else {}
+        info = recorded_generation(zoo)
         build = {key: "as the paper" for key in SPACE}
         if info.get("train_fractions") and tuple(info["train_fractions"]) != SPACE["train_fraction"][1]:
             build["train_fraction"] = ", ".join(f"{f:g}" for f in info["train_fractions"])
