@@ -49,6 +49,11 @@ zoos = obtain.obtain(profile, download=download)
 import pandas as pd
 from IPython.display import Markdown, display
 
+from zoolib import book_zoos, zoo
+
+for dataset in zoos.loc[zoos["source"] == zoo.SYNTHETIC_SOURCE, "collection"]:
+    claims.note_synthetic(book_zoos.DATASET_NAMES.get(dataset, dataset))  # the verdict says: not findings
+
 table = zoos.drop(columns="to get it").rename(columns={"seconds": "time (s)"}).set_index("collection")
 table[["nets", "epochs"]] = table[["nets", "epochs"]].astype("Int64")
 with pd.option_context("display.max_colwidth", 100):

@@ -59,7 +59,7 @@ display(Markdown(
 # %% tags=["remove-cell"]
 main = book_zoos.main_collections(collections)
 nets = sum(c.nets() for c in collections.values())
-if any(c.source == book_zoos.SYNTHETIC for c in collections.values()):
+if any(c.synthetic for c in collections.values()):
     provenance = "These are synthetic zoos of the released size, made to measure time and memory, not the paper's nets."
 elif profile == "released":
     provenance = "These are the released Small CNN Zoo's nets, the paper's own."

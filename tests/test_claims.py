@@ -61,7 +61,7 @@ def test_a_page_that_opened_a_synthetic_zoo_gives_no_verdict(monkeypatch):
     claims.record("transfer", "0.5 [0.4, 0.6]", HOLDS)
     claims.glue_verdict("It holds.")
     assert glued["claim_transfer_verdict"] == HOLDS and glued["verdict"] == "It holds."
-    claims.note_synthetic("SYNTHETIC released-size zoo, CIFAR10-GS")
+    claims.note_synthetic("CIFAR10-GS")
     claims.record("transfer", "0.5 [0.4, 0.6]", HOLDS)
     claims.record("early", "no checkpoints", claims.NOT_RUN)
     claims.glue_verdict("It holds.")

@@ -20,7 +20,7 @@ from tests.zoo_fixtures import learnable_zoo
 from zoolib import obtain
 from zoolib.generate import trained_images
 from zoolib.profiles import collections, zoo_dir
-from zoolib.zoo import read_metrics
+from zoolib.zoo import SYNTHETIC_SOURCE, read_metrics
 
 PAGE = Path(__file__).resolve().parents[1] / "book" / "get_the_zoo.py"
 LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost", "0.0.0.0", "::", "", socket.gethostname())  # this machine
@@ -169,6 +169,16 @@ def test_a_released_zoo_without_its_split_file_says_how_to_get_it(data, monkeypa
     row = obtain.obtain("released").set_index("collection").loc["svhn_cropped"]
     assert row["status"] == "reused" and "no NFN split file" in row["check"]
     assert "zoolib zoo download svhn_cropped" in row["to get it"]
+
+
+def test_a_synthetic_released_size_zoo_is_not_called_the_released_zoo(data, monkeypatch):
+    monkeypatch.setattr(obtain, "check_release", lambda path, dataset: None)
+    learnable_zoo(zoo_dir("released", "cifar10"), n_runs=6, steps=(0, 86), dataset="cifar10")
+    (zoo_dir("released", "cifar10") / "generation.json").write_text('{"synthetic": true}')
+    learnable_zoo(zoo_dir("released", "mnist"), n_runs=6, steps=(0, 86), dataset="mnist")
+    table = obtain.obtain("released").set_index("collection")
+    assert table.loc["cifar10", "source"] == SYNTHETIC_SOURCE
+    assert table.loc["mnist", "source"].startswith("released Small CNN Zoo")
 
 
 def test_paper_without_a_scheduler_is_planned_from_the_measured_rate(data, no_network):

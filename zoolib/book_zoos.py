@@ -16,11 +16,11 @@ import pandas as pd
 
 from zoolib import claims
 from zoolib.profiles import ARCHS_SUFFIX, collections, current_profile, zoo_dir
-from zoolib.zoo import GENERATION_FILE, INDEX_FILE, Zoo, ZooFormatError, generation_info, read_collection, select_rows
+from zoolib.zoo import (GENERATION_FILE, INDEX_FILE, SYNTHETIC_SOURCE, Zoo, ZooFormatError, generation_info, is_synthetic,
+                        read_collection, select_rows)
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR10-GS", "svhn_cropped": "SVHN-GS"}
 MNIST_SUBSET_NAME = "MNIST 5k subset"
-SYNTHETIC = "SYNTHETIC released-size zoo (timing only: its numbers are not findings)"
 
 
 def how_to_get(profile_name: str, collection: str) -> str:
@@ -55,6 +55,11 @@ class Collection:
         """Display name of the data the nets saw, e.g. 'Fashion-MNIST' or 'MNIST 5k subset'."""
         return MNIST_SUBSET_NAME if "5k subset" in self.source else DATASET_NAMES.get(self.dataset, self.dataset)
 
+    @property
+    def synthetic(self) -> bool:
+        """Made by benchmarks/released_like.py: its numbers measure time and memory, never findings."""
+        return self.source == SYNTHETIC_SOURCE
+
     def nets(self) -> int:
         return sum(int(z.metrics["modeldir"].nunique()) for z in self.zoos.values())
 
@@ -63,8 +68,8 @@ class Collection:
 
     def label(self) -> str:
         """What a figure title says about this collection, e.g. 'mini zoo, Fashion-MNIST, 160 nets, 10 epochs'."""
-        if self.source == SYNTHETIC:
-            source = SYNTHETIC
+        if self.synthetic:
+            source = SYNTHETIC_SOURCE
         else:
             source = "released Small CNN Zoo" if self.profile == "released" else f"{self.profile} zoo"
         archs = f" ({len(self.zoos)} architectures)" if len(self.zoos) > 1 else ""
@@ -72,8 +77,8 @@ class Collection:
 
 
 def _source(path: Path, profile_name: str) -> str:
-    if (path / GENERATION_FILE).is_file() and generation_info(path).get("synthetic"):
-        return SYNTHETIC  # benchmarks/released_like.py: measures time and memory, never findings
+    if is_synthetic(path):
+        return SYNTHETIC_SOURCE
     if profile_name == "released":
         return "released Small CNN Zoo (arXiv 2002.11448)"
     if not (path / GENERATION_FILE).is_file():
@@ -97,8 +102,8 @@ def open_collection(profile_name: str, name: str) -> Collection:
         raise FileNotFoundError(f"{path}: missing")
     collection = Collection(name, profile_name, name.removesuffix(ARCHS_SUFFIX), path, read_collection(path),
                             _source(path, profile_name))
-    if collection.source == SYNTHETIC:
-        claims.note_synthetic(collection.label())
+    if collection.synthetic:
+        claims.note_synthetic(collection.dataset_name)
     return collection
 
 

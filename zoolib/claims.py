@@ -27,7 +27,7 @@ from dataclasses import dataclass
 HOLDS, FAILS, UNDECIDED = "holds", "does not hold", "cannot tell at this size"
 NOT_RUN = "not run on this build"
 SYNTHETIC_VERDICT = "no verdict: synthetic zoo (timing only)"
-_synthetic_zoos: list[str] = []  # labels of the synthetic zoos this page (kernel) has opened
+_synthetic_zoos: list[str] = []  # the data of the synthetic zoos this page (kernel) has opened, e.g. "MNIST"
 
 
 @dataclass(frozen=True)
@@ -121,10 +121,10 @@ CLAIMS: dict[str, dict[str, str]] = {
 }
 
 
-def note_synthetic(label: str) -> None:
-    """Say that this page shows a synthetic zoo: from now on its claims get no verdict."""
-    if label not in _synthetic_zoos:
-        _synthetic_zoos.append(label)
+def note_synthetic(dataset_name: str) -> None:
+    """Say that this page shows a synthetic zoo (of `dataset_name`): from now on its claims get no verdict."""
+    if dataset_name not in _synthetic_zoos:
+        _synthetic_zoos.append(dataset_name)
 
 
 def record(key: str, ours: str, verdict: str) -> None:
@@ -145,8 +145,8 @@ def glue_verdict(text: str) -> None:
     from myst_nb import glue
 
     if _synthetic_zoos:
-        text = (f"**Not findings:** this page ran on synthetic zoos ({'; '.join(_synthetic_zoos)}), made to "
-                f"measure time and memory; the sentences below show the computation only. {text}")
+        text = (f"**Not findings:** this page ran on synthetic released-size zoos ({', '.join(_synthetic_zoos)}), "
+                f"made to measure time and memory; the sentences below show the computation only. {text}")
     glue("verdict", text, display=False)
 
 

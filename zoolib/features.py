@@ -47,6 +47,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from tqdm.auto import tqdm
 
 from zoolib.cnn import ACTIVATIONS, INITIALIZERS
+from zoolib.files import bar_switch
 from zoolib.zoo import Zoo, page_dropper
 
 INPUTS = [
@@ -299,8 +300,8 @@ def _compute_tensors(
 
     starts = range(0, len(weights), chunk_rows)
     with ThreadPoolExecutor(max_workers=n_jobs or _default_jobs()) as pool:
-        quiet = {"disable": True} if not progress or len(starts) < 2 else {}  # else $TQDM_DISABLE may turn it off
-        bar = tqdm(pool.map(work, starts), total=len(starts), unit="chunk", desc="features", **quiet)
+        bar = tqdm(pool.map(work, starts), total=len(starts), unit="chunk", desc="features",
+                   **bar_switch(progress and len(starts) >= 2))
         for _ in bar:
             pass
     return out

@@ -83,6 +83,11 @@ def remove_debris(folder: str | os.PathLike, target: str = "") -> list[Path]:
     return found
 
 
+def bar_switch(show: bool) -> dict:
+    """tqdm keyword arguments: the bar off when `show` is False, else tqdm decides ($TQDM_DISABLE may turn it off)."""
+    return {} if show else {"disable": True}
+
+
 def sha256_file(path: str | os.PathLike, progress: bool = True, chunk_bytes: int = 1 << 22) -> str:
     """Hex sha256 of a file, read in chunks (a progress bar for files over 256 MiB)."""
     from tqdm.auto import tqdm
@@ -90,9 +95,8 @@ def sha256_file(path: str | os.PathLike, progress: bool = True, chunk_bytes: int
     path = Path(path)
     size = path.stat().st_size
     digest = hashlib.sha256()
-    quiet = {"disable": True} if not progress or size < 1 << 28 else {}  # else $TQDM_DISABLE may turn it off
     with open(path, "rb") as f, tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
-                                     desc=f"sha256 {path.name}", **quiet) as bar:
+                                     desc=f"sha256 {path.name}", **bar_switch(progress and size >= 1 << 28)) as bar:
         while chunk := f.read(chunk_bytes):
             digest.update(chunk)
             bar.update(len(chunk))

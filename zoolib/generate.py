@@ -43,11 +43,11 @@ from tqdm import tqdm
 from zoolib.cnn import PAPER_ARCHITECTURE, Architecture, num_parameters, parameter_layout
 from zoolib.data import DATASETS, IMAGE_SIZE, Dataset, load_dataset, load_mnist_subset
 from zoolib.hparams import DEFAULT_SEED_POLICY, SEED_POLICIES, SPACE, sample_configs
-from zoolib.files import TEMP_PREFIX, atomic_write, remove_debris, sha256_file, write_text_atomic
+from zoolib.files import TEMP_PREFIX, atomic_write, bar_switch, remove_debris, sha256_file, write_text_atomic
 from zoolib.profiles import ARCHS_SUFFIX, collection_settings, dataset_of_collection, zoo_dir
 from zoolib.train import BATCH_SIZE, ENGINE, ENGINES, STACK, stack_groups  # BATCH_SIZE: a subset holds a batch
 from zoolib.zoo import (
-    GENERATION_FILE, INDEX_FILE, WEIGHTS_FILE, ZooFormatError, check_replaceable, read_zoo, write_zoo,
+    GENERATION_FILE, INDEX_FILE, WEIGHTS_FILE, ZooFormatError, check_replaceable, write_zoo,
 )
 
 
@@ -385,7 +385,7 @@ def _run_shards(client, spec, configs, data, todo, shard_dir: Path, label: str, 
         )
         futures[future] = (len(positions), name)
     done_before = spec.nets - sum(n for n, _ in futures.values())
-    bar = tqdm(total=spec.nets, initial=done_before, desc=label, unit="net", **({} if progress else {"disable": True}))
+    bar = tqdm(total=spec.nets, initial=done_before, desc=label, unit="net", **bar_switch(progress))
     try:
         for future, (weights, metrics) in as_completed(futures, with_results=True):
             count, name = futures[future]

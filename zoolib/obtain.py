@@ -30,7 +30,8 @@ from zoolib.generate import (SCHEDULER_ENV, collection_complete, collection_spec
 from zoolib.hparams import SPACE
 from zoolib.profiles import check_profile, collections, dataset_of_collection, zoo_dir
 from zoolib.release import SPLIT_FILES, DownloadError, check_release, download_split_file, download_zoo, split_file_problem
-from zoolib.zoo import GENERATION_FILE, METRICS_FILE, ZooFormatError, generation_info, read_collection, read_metrics
+from zoolib.zoo import (GENERATION_FILE, METRICS_FILE, SYNTHETIC_SOURCE, ZooFormatError, generation_info, is_synthetic,
+                        read_collection, read_metrics)
 
 DOWNLOAD_ENV = "ZOOLIB_DOWNLOAD"  # "1": the released profile downloads what is missing
 COLUMNS = ["collection", "source", "nets", "epochs", "status", "check", "location", "seconds", "to get it"]
@@ -192,7 +193,8 @@ def _planned(profile: str, collection: str, row: pd.Series) -> dict:
 
 def _released(dataset: str, download: bool) -> dict:
     path = zoo_dir("released", dataset)
-    row = {"collection": dataset, "source": "released Small CNN Zoo (arXiv 2002.11448)", "nets": None,
+    source = SYNTHETIC_SOURCE if path.is_dir() and is_synthetic(path) else "released Small CNN Zoo (arXiv 2002.11448)"
+    row = {"collection": dataset, "source": source, "nets": None,
            "epochs": None, "location": str(path), "seconds": None, "to get it": ""}
     command = f"`zoolib zoo download {dataset}` (or `make download DATASET={dataset}`, or {DOWNLOAD_ENV}=1)"
     problem, split_problem = _release_problems(path, dataset)

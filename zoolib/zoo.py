@@ -54,6 +54,7 @@ RESULT_COLUMNS = ["modeldir", "step", "test_accuracy", "test_loss", "train_accur
 METRICS_COLUMNS = CONFIG_COLUMNS + RESULT_COLUMNS + ["laststep"]
 REQUIRED_METRICS_COLUMNS = ["modeldir", "step", "test_accuracy"]
 ACCURACY_COLUMNS = ["test_accuracy", "train_accuracy"]
+SYNTHETIC_SOURCE = "SYNTHETIC released-size zoo (timing only: its numbers are not findings)"
 LAYOUT_COLUMNS = ["varname", "start_idx", "end_idx", "shape"]
 
 
@@ -464,6 +465,12 @@ def read_collection(path: str | os.PathLike) -> dict[str, Zoo]:
         index = pd.read_csv(path / INDEX_FILE)
         return {row.name: read_zoo(path / row.path) for row in index.itertuples()}
     return {path.name: read_zoo(path)}
+
+
+def is_synthetic(path: str | os.PathLike) -> bool:
+    """Whether the zoo at `path` says it is synthetic (benchmarks/released_like.py: for time and memory, not findings)."""
+    file = Path(path) / GENERATION_FILE
+    return file.is_file() and bool(generation_info(path).get("synthetic"))
 
 
 def generation_info(path: str | os.PathLike) -> dict:
