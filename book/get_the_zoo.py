@@ -96,7 +96,7 @@ if profile in profiles.GENERATED_PROFILES and not recorded.empty and recorded.su
     sentences.append(f"Generating the reused ones took {duration(recorded.sum())} when they were made "
                      "(their `generation.json`).")
 for row in here[here["to get it"] != ""].to_dict("records"):
-    sentences.append(f"**{row['collection']}** is here without its NFN split file: {row['to get it']}.")
+    sentences.append(f"**{row['collection']}** is here; still to get: {row['to get it']}.")
 for row in absent.to_dict("records"):
     sentences.append(f"**{row['collection']}** is {row['status']}: {row['to get it']}.")
 if not absent.empty:

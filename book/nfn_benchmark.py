@@ -48,9 +48,10 @@ nfn.PUBLISHED_TAU
 released, missing = book_zoos.open_collections("released")
 benchmark = {name: released[name] for name in nfn.PUBLISHED_SPLIT_SIZES if name in released}
 released_settings = profiles.settings("released")
-released_results = {}
+released_results, with_split_file = {}, {}
 for name, collection in benchmark.items():
     split = nfn.nfn_split(collection.zoo)
+    with_split_file[name] = split.benchmark
     fetch = "" if split.benchmark else f" (no split file beside the zoo: `zoolib zoo download {name}` fetches it)"
     display(Markdown(f"**{collection.label()}**: {split.label()}{fetch}; "
                      f"{nfn.check_split_sizes(split, name)['message']}."))
@@ -93,7 +94,9 @@ if not own:
     display(Markdown("This build runs on the released zoo; its results are above."))
 
 # %% tags=["remove-cell"]
-lines = [nfn.verdict(f"Released {book_zoos.DATASET_NAMES[name]} (the benchmark)", r, nfn.PUBLISHED_TAU.loc["StatNN", name])
+lines = [nfn.verdict(f"Released {book_zoos.DATASET_NAMES[name]} "
+                     + ("(the benchmark)" if with_split_file[name] else "(no split file: NOT the benchmark's members)"),
+                     r, nfn.PUBLISHED_TAU.loc["StatNN", name])
          for name, r in released_results.items()]
 lines += [nfn.verdict(f"{collection.label()} (not the benchmark)", own_results[name])
           for name, collection in own.items()]
