@@ -110,7 +110,7 @@ else:
 # %% [markdown]
 # ## Verdict
 #
-# {glue:text}`verdict`
+# {glue:md}`verdict`
 #
 # Where the cells off the diagonal stay close to the diagonal ones, the weight statistics mean the
 # same thing across architectures; where they drop, the predictor has learned something specific

@@ -83,7 +83,7 @@ else:
 # %% [markdown]
 # ## Verdict
 #
-# {glue:text}`verdict`
+# {glue:md}`verdict`
 #
 # Epoch 0 is the initialization: its weights carry only what the hyperparameters put there
 # (initializer and its scale), so its score says how much the initialization alone predicts. The

@@ -106,4 +106,4 @@ claims.glue_verdict(" ".join(sentences))
 # %% [markdown]
 # ## Verdict
 #
-# {glue:text}`verdict`
+# {glue:md}`verdict`

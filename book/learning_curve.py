@@ -90,7 +90,7 @@ claims.glue_verdict("; ".join(parts) + f". More training nets give a better GBM 
 # %% [markdown]
 # ## Verdict
 #
-# {glue:text}`verdict`
+# {glue:md}`verdict`
 #
 # Where the curve still rises at its last point, this build's Table 2 numbers are limited by the
 # size of its zoo, not by the method; where it has flattened, more nets of the same kind would

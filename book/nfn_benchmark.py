@@ -105,7 +105,7 @@ claims.glue_verdict(" ".join(lines) or "No zoo to run the protocol on in this bu
 # %% [markdown]
 # ## Verdict
 #
-# {glue:text}`verdict`
+# {glue:md}`verdict`
 #
 # "Holds" and "does not hold" are decided from the 95 % bootstrap intervals of τ over test nets; where
 # they overlap, the page cannot tell which method ranks better at this size. Only the released

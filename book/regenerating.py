@@ -101,7 +101,7 @@ else:
 # %% [markdown]
 # ## Verdict
 #
-# {glue:text}`verdict`
+# {glue:md}`verdict`
 #
 # The cost of a zoo is nets x epochs x training images per net, and the throughput figure above (on
 # a build that generated its zoos here) gives the rate this machine delivers; together they say how

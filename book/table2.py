@@ -161,7 +161,7 @@ claims.glue_verdict(" ".join(sentences))
 # %% [markdown]
 # ## Verdict
 #
-# {glue:text}`verdict`
+# {glue:md}`verdict`
 #
 # A verdict "holds" when the 95 % intervals of the two numbers do not overlap in the paper's
 # direction, "does not hold" when they do not overlap the other way, and "cannot tell at this size"

@@ -72,7 +72,7 @@ claims.glue_verdict(f"This build ran on {len(collections)} collection(s) of the 
 # %% [markdown]
 # ## Verdict
 #
-# {glue:text}`verdict`
+# {glue:md}`verdict`
 #
 # A `tiny` or `mini` zoo has a few dozen to a few hundred nets trained for a few epochs, so its R²
 # and Kendall τ are noisier and usually lower than the paper's. Where the MNIST collection was

@@ -83,7 +83,7 @@ else:
 # %% [markdown]
 # ## Verdict
 #
-# {glue:text}`verdict`
+# {glue:md}`verdict`
 #
 # Off the diagonal the predictor meets nets trained on data it never saw, which tests whether what it
 # learned about weights is specific to one dataset. The accuracy *levels* differ between datasets

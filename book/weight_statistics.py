@@ -110,7 +110,7 @@ claims.glue_verdict("; ".join(parts) + f". Both bias ranges rank the nets by acc
 # %% [markdown]
 # ## Verdict
 #
-# {glue:text}`verdict`
+# {glue:md}`verdict`
 #
 # "Holds" needs both intervals of τ to exclude 0. Where the colour in {numref}`fig-bias-ranges` is
 # far from random, good and bad nets occupy different regions of this plane, and a handful of

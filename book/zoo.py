@@ -90,7 +90,7 @@ claims.glue_verdict(" ".join(
 # %% [markdown]
 # ## Verdict
 #
-# {glue:text}`verdict`
+# {glue:md}`verdict`
 #
 # Random hyperparameters give a wide spread of accuracies, from nets stuck at chance level (about
 # 0.1: training diverged or never got going) to nets close to the best this small CNN reaches. This

@@ -110,6 +110,7 @@ def test_every_page_ends_with_a_verdict_from_this_builds_numbers(tiny_book):
         text = verdict(_page(tiny_book, page))
         assert len(text) > 80, f"{page}.html has no verdict paragraph"
         assert not re.search(r"\bnan\b", text), f"{page}: 'nan' in the verdict: {text[:300]}"
+        assert "**" not in text and "`" not in text, f"{page}: its verdict shows Markdown unrendered: {text[:300]}"
     assert re.search(r"-?\d+\.\d{3} \[-?\d+\.\d{2}, -?\d+\.\d{2}\]", verdict(_page(tiny_book, "table2")))  # R² [CI]
 
 

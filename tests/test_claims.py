@@ -60,11 +60,11 @@ def test_a_page_that_opened_a_synthetic_zoo_gives_no_verdict(monkeypatch):
     monkeypatch.setattr(claims, "_synthetic_zoos", [])
     claims.record("transfer", "0.5 [0.4, 0.6]", HOLDS)
     claims.glue_verdict("It holds.")
-    assert glued["claim_transfer_verdict"] == HOLDS and glued["verdict"] == "It holds."
+    assert glued["claim_transfer_verdict"] == HOLDS and glued["verdict"].data == "It holds."
     claims.note_synthetic("CIFAR10-GS")
     claims.record("transfer", "0.5 [0.4, 0.6]", HOLDS)
     claims.record("early", "no checkpoints", claims.NOT_RUN)
     claims.glue_verdict("It holds.")
     assert glued["claim_transfer_verdict"] == claims.SYNTHETIC_VERDICT
     assert glued["claim_early_verdict"] == claims.NOT_RUN
-    assert glued["verdict"].startswith("**Not findings:**") and "CIFAR10-GS" in glued["verdict"]
+    assert glued["verdict"].data.startswith("**Not findings:**") and "CIFAR10-GS" in glued["verdict"].data

@@ -141,13 +141,15 @@ def record(key: str, ours: str, verdict: str) -> None:
 
 
 def glue_verdict(text: str) -> None:
-    """Glue a page's verdict sentences (`verdict`), after a warning when the page showed a synthetic zoo."""
+    """Glue a page's verdict sentences (`verdict`, Markdown: pages paste it with {glue:md}), after a warning
+    when the page showed a synthetic zoo."""
+    from IPython.display import Markdown
     from myst_nb import glue
 
     if _synthetic_zoos:
         text = (f"**Not findings:** this page ran on synthetic released-size zoos ({', '.join(_synthetic_zoos)}), "
                 f"made to measure time and memory; the sentences below show the computation only. {text}")
-    glue("verdict", text, display=False)
+    glue("verdict", Markdown(text), display=False)
 
 
 def intro_table() -> str:

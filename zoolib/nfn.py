@@ -283,7 +283,9 @@ class StatNN(RegressorMixin, BaseEstimator):
         return self
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(X, batch_size=4096, verbose=0).ravel().astype(np.float64)
+        # a direct call, not model.predict: predict traces a tf.function per input shape, and the per-epoch
+        # validation calls of several models made TensorFlow print a retracing warning into the page
+        return np.asarray(self.model_(X, training=False)).ravel().astype(np.float64)
 
     def predict(self, X) -> np.ndarray:
         return self._predict(np.asarray(X, np.float32))
