@@ -16,8 +16,8 @@ import pandas as pd
 
 from zoolib import claims
 from zoolib.profiles import ARCHS_SUFFIX, collections, current_profile, zoo_dir
-from zoolib.zoo import (GENERATION_FILE, INDEX_FILE, SYNTHETIC_SOURCE, Zoo, ZooFormatError, generation_info, is_synthetic,
-                        read_collection, select_rows)
+from zoolib.zoo import (GENERATION_FILE, INDEX_FILE, RELEASED_SOURCE, SYNTHETIC_SOURCE, Zoo, ZooFormatError,
+                        generation_info, is_synthetic, read_collection, select_rows)
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR10-GS", "svhn_cropped": "SVHN-GS"}
 MNIST_SUBSET_NAME = "MNIST 5k subset"
@@ -80,7 +80,7 @@ def _source(path: Path, profile_name: str) -> str:
     if is_synthetic(path):
         return SYNTHETIC_SOURCE
     if profile_name == "released":
-        return "released Small CNN Zoo (arXiv 2002.11448)"
+        return RELEASED_SOURCE
     if not (path / GENERATION_FILE).is_file():
         index = path / INDEX_FILE
         if index.is_file():

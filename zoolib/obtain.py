@@ -30,8 +30,8 @@ from zoolib.generate import (SCHEDULER_ENV, collection_complete, collection_spec
 from zoolib.hparams import SPACE
 from zoolib.profiles import check_profile, collections, dataset_of_collection, zoo_dir
 from zoolib.release import SPLIT_FILES, DownloadError, check_release, download_split_file, download_zoo, split_file_problem
-from zoolib.zoo import (GENERATION_FILE, METRICS_FILE, SYNTHETIC_SOURCE, ZooFormatError, generation_info, is_synthetic,
-                        read_collection, read_metrics)
+from zoolib.zoo import (GENERATION_FILE, METRICS_FILE, RELEASED_SOURCE, SYNTHETIC_SOURCE, ZooFormatError, generation_info,
+                        is_synthetic, read_collection, read_metrics)
 
 DOWNLOAD_ENV = "ZOOLIB_DOWNLOAD"  # "1": the released profile downloads what is missing
 COLUMNS = ["collection", "source", "nets", "epochs", "status", "check", "location", "seconds", "to get it"]
@@ -193,7 +193,7 @@ def _planned(profile: str, collection: str, row: pd.Series) -> dict:
 
 def _released(dataset: str, download: bool) -> dict:
     path = zoo_dir("released", dataset)
-    source = SYNTHETIC_SOURCE if path.is_dir() and is_synthetic(path) else "released Small CNN Zoo (arXiv 2002.11448)"
+    source = SYNTHETIC_SOURCE if is_synthetic(path) else RELEASED_SOURCE
     row = {"collection": dataset, "source": source, "nets": None,
            "epochs": None, "location": str(path), "seconds": None, "to get it": ""}
     command = f"`zoolib zoo download {dataset}` (or `make download DATASET={dataset}`, or {DOWNLOAD_ENV}=1)"

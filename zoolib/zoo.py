@@ -54,6 +54,7 @@ RESULT_COLUMNS = ["modeldir", "step", "test_accuracy", "test_loss", "train_accur
 METRICS_COLUMNS = CONFIG_COLUMNS + RESULT_COLUMNS + ["laststep"]
 REQUIRED_METRICS_COLUMNS = ["modeldir", "step", "test_accuracy"]
 ACCURACY_COLUMNS = ["test_accuracy", "train_accuracy"]
+RELEASED_SOURCE = "released Small CNN Zoo (arXiv 2002.11448)"
 SYNTHETIC_SOURCE = "SYNTHETIC released-size zoo (timing only: its numbers are not findings)"
 LAYOUT_COLUMNS = ["varname", "start_idx", "end_idx", "shape"]
 
