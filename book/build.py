@@ -21,24 +21,31 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TextIO
 
 import yaml
 
+from zoolib.profiles import DEFAULT_PROFILE, PROFILE_ENV, PROFILES, Profile, resolve
+
 BOOK = Path(__file__).resolve().parent
 REPO = BOOK.parent
+# myst-nb's note, in jupyter-book's output, that a page ran or came from the execution cache
+PAGE_DONE = re.compile(r"([\w.-]+)\.py: (?:Executed notebook in ([\d.]+) seconds|Using cached notebook)")
 
 
-def fingerprint(profile: str, zoo_root: Path) -> str:
-    """Hash of the profile and its settings (ZOOLIB_PRESET included), the zoo files (names, sizes, mtimes)
-    and zoolib's source."""
-    from zoolib.profiles import settings
-
-    digest = hashlib.sha256(f"{profile} {sorted(settings(profile).items())}".encode())
-    for path in sorted((zoo_root / profile).rglob("*")) if (zoo_root / profile).is_dir() else []:
+def fingerprint(profile: Profile, zoo_root: Path) -> str:
+    """Hash of the resolved profile (ZOOLIB_PRESET included), the zoo files (names, sizes, mtimes) and
+    zoolib's source."""
+    digest = hashlib.sha256(repr(profile).encode())
+    folder = zoo_root / profile.name
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
         if path.is_file() and ".shards" not in str(path):
             stat = path.stat()
             digest.update(f"{path.relative_to(zoo_root)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
@@ -47,17 +54,17 @@ def fingerprint(profile: str, zoo_root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def write_config(output: Path, profile: str, key: str) -> Path:
-    """book/_config.yml with this build's execution cache; older caches of the profile are removed."""
+def write_config(output: Path, profile: Profile, key: str) -> Path:
+    """book/_config.yml with this build's execution cache and the profile's page timeout; older caches of
+    the profile are removed."""
     config = yaml.safe_load((BOOK / "_config.yml").read_text())
     caches = output / "_build" / ".jupyter_cache"
-    for old in caches.glob(f"{profile}-*"):
-        if old.name != f"{profile}-{key}":
+    for old in caches.glob(f"{profile.name}-*"):
+        if old.name != f"{profile.name}-{key}":
             shutil.rmtree(old, ignore_errors=True)
-    config["execute"]["cache"] = str((caches / f"{profile}-{key}").resolve())
-    if profile in ("paper", "released"):
-        config["execute"]["timeout"] = -1  # the full zoos: pages may run for hours
-    path = output / "_build" / f"_config.{profile}.yml"
+    config["execute"]["cache"] = str((caches / f"{profile.name}-{key}").resolve())
+    config["execute"]["timeout"] = -1 if profile.page_timeout is None else profile.page_timeout
+    path = output / "_build" / f"_config.{profile.name}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -74,29 +81,50 @@ def kernel_environment(folder: Path) -> dict[str, str]:
         "c.IPKernelApp.capture_fd_output = False\n"
         "# tqdm.auto asks for ipywidgets, which the book does not need (its progress bars are off)\n"
         "c.InteractiveShellApp.exec_lines = [\"import warnings; warnings.filterwarnings('ignore', 'IProgress not found')\"]\n")
-    # matplotlib's font cache of its own: one shared with another checkout's venv can name font files that are gone
+    # matplotlib's font cache of its own: one shared with another checkout's venv can name font files that are gone;
+    # no progress bars on the pages' stderr (stderr fails the build)
     return {**os.environ, "IPYTHONDIR": str(profile.parent.resolve()),
-            "MPLCONFIGDIR": str((folder / "matplotlib").resolve())}
+            "MPLCONFIGDIR": str((folder / "matplotlib").resolve()), "TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1")}
 
 
-def build(profile: str, output: Path, obtain_zoos: bool = True) -> int:
+def executed_pages() -> list[str]:
+    """The pages jupyter-book executes: the chapters of the table of contents that are notebooks (book/NAME.py)."""
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    return [chapter["file"] for chapter in toc.get("chapters", []) if (BOOK / f"{chapter['file']}.py").is_file()]
+
+
+def follow(lines: Iterable[str], out: TextIO, pages: int, started: float) -> None:
+    """Copy jupyter-book's output to `out` line by line, adding a line per finished page (executed, or taken
+    from the execution cache): its name and time, how many of `pages` are done, the time since `started`."""
+    done = 0
+    for line in lines:
+        out.write(line)
+        match = PAGE_DONE.search(line)
+        if match:
+            done += 1
+            how = f"executed in {float(match[2]):.0f} s" if match[2] else "taken from the cache"
+            out.write(f"book: page {match[1]} {how} ({done} of {pages} pages done, "
+                      f"{time.time() - started:.0f} s since the build started)\n")
+        out.flush()
+
+
+def build(profile: Profile, output: Path, obtain_zoos: bool = True) -> int:
     """Build the book; returns jupyter-book's exit code (0: every page ran without error)."""
-    os.environ["ZOOLIB_PROFILE"] = profile
+    os.environ[PROFILE_ENV] = profile.name
     os.environ["ZOOLIB_DATA"] = str(Path(os.environ.get("ZOOLIB_DATA", REPO / "data")).expanduser().resolve())
-    os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars on the pages' stderr (stderr fails the build)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # nor TensorFlow's start-up notices
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no TensorFlow C++ notices in the log
     from zoolib.files import data_dir
 
     if obtain_zoos:
         from zoolib import obtain
 
-        print(f"zoos of profile {profile!r} (zoolib.obtain: reused when present and checked):", flush=True)
+        print(f"zoos of profile {profile.name!r} (zoolib.obtain: reused when present and checked):", flush=True)
         print(obtain.report(obtain.obtain(profile, download=obtain.download_requested())), flush=True)
     from zoolib import book_zoos
 
     collections, missing = book_zoos.open_collections(profile)
     if not book_zoos.main_collections(collections):
-        print(f"book: profile {profile!r} has no zoo of the paper's CNN under {data_dir() / 'zoos' / profile}, "
+        print(f"book: profile {profile.name!r} has no zoo of the paper's CNN under {data_dir() / 'zoos' / profile.name}, "
               "so its pages would have nothing to show. Missing:", file=sys.stderr)
         for name, why in missing.items():
             print(f"  {name}: {why}", file=sys.stderr)
@@ -108,8 +136,15 @@ def build(profile: str, output: Path, obtain_zoos: bool = True) -> int:
     subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=kernel_env, check=True)
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", "-W", "--keep-going", "--all",
                "--config", str(config), "--path-output", str(output), str(BOOK)]
-    print(f"building the book on profile {profile!r} (cache {profile}-{key}): {' '.join(command)}", flush=True)
-    code = subprocess.call(command, env=kernel_env)
+    print(f"building the book on profile {profile.name!r} (cache {profile.name}-{key}): {' '.join(command)}", flush=True)
+    if sys.stdout.isatty():  # Sphinx shows its progress itself
+        code = subprocess.call(command, env=kernel_env)
+    else:  # a log (CI, `make book > log`): a line per finished page
+        started = time.time()
+        with subprocess.Popen(command, env={**kernel_env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                              text=True) as process:
+            follow(process.stdout, sys.stdout, len(executed_pages()), started)
+        code = process.returncode
     html = output / "_build" / "html" / "index.html"
     print(f"book: {'FAILED (see the warnings above)' if code else html}", flush=True)
     return code
@@ -117,13 +152,17 @@ def build(profile: str, output: Path, obtain_zoos: bool = True) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default=os.environ.get("ZOOLIB_PROFILE", "mini"),
-                        choices=("released", "paper", "mini", "tiny"))
+    parser.add_argument("--profile", choices=PROFILES,
+                        help=f"the zoos the pages run on (default: ${PROFILE_ENV}, else {DEFAULT_PROFILE})")
     parser.add_argument("--output", type=Path, default=BOOK, help="folder that gets _build/html (default: book/)")
     parser.add_argument("--no-generate", action="store_true",
                         help="obtain no zoos before the build (the Get the zoo page still does when it runs)")
     args = parser.parse_args(argv)
-    return build(args.profile, args.output.resolve(), obtain_zoos=not args.no_generate)
+    from zoolib.predictors import check_preset
+
+    profile = resolve(args.profile)
+    check_preset(profile.preset)
+    return build(profile, args.output.resolve(), obtain_zoos=not args.no_generate)
 
 
 if __name__ == "__main__":

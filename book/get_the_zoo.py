@@ -39,14 +39,13 @@
 # %% tags=["parameters"]
 from zoolib import claims, obtain, profiles
 
-profile = profiles.current_profile()  # $ZOOLIB_PROFILE, default 'mini'
+profile = profiles.resolve()  # $ZOOLIB_PROFILE, else zoolib.profiles.DEFAULT_PROFILE
 download = obtain.download_requested()  # released profile: download what is missing ($ZOOLIB_DOWNLOAD=1)
 
 # %%
 zoos = obtain.obtain(profile, download=download)
 
 # %% tags=["remove-input"]
-import pandas as pd
 from IPython.display import Markdown, display
 
 from zoolib import book_zoos, zoo
@@ -54,19 +53,23 @@ from zoolib import book_zoos, zoo
 for dataset in zoos.loc[zoos["source"] == zoo.SYNTHETIC_SOURCE, "collection"]:
     claims.note_synthetic(book_zoos.DATASET_NAMES.get(dataset, dataset))  # the verdict says: not findings
 
-table = zoos.drop(columns="to get it").rename(columns={"seconds": "time (s)"}).set_index("collection")
-table[["nets", "epochs"]] = table[["nets", "epochs"]].astype("Int64")
-with pd.option_context("display.max_colwidth", 100):
-    display(table.astype(object).where(table.notna(), "-"))
+shown = zoos.assign(location=zoos["location"].map(book_zoos.data_relative), nets=zoos["nets"].astype("Int64"),
+                    epochs=zoos["epochs"].astype("Int64")).rename(columns={"seconds": "time (s)"})
+table = shown[["collection", "nets", "epochs", "status", "location", "time (s)"]].set_index("collection")
+display(table.astype(object).where(table.notna(), "-"))
+display(Markdown("\n".join(f"- **{row.collection}**: {book_zoos.data_relative(str(row.source))}"
+                            + (f"; checked: {book_zoos.data_relative(row.check)}" if row.check else "")
+                            for row in shown.itertuples())))
 
 # %% [markdown]
 # `status` says what this call did: **reused** (the zoo was here and passed its check), **generated**
 # or **downloaded** now, **missing** (the verdict below says what to run) or **planned** (the paper
-# profile without a cluster). `check` is what was verified: for a generated zoo, that its
+# profile without a cluster). `location` is relative to the data folder (`$ZOOLIB_DATA`, default
+# `data/` in the project). `time (s)` is how long generating or downloading took: this call's time
+# when it ran now, else the generation time recorded in the zoo's `generation.json`. Under the table,
+# per collection, where its images came from and what was checked: for a generated zoo, that its
 # `generation.json` records the settings of this profile and that its files read back consistently;
 # for the released zoo, its files, layout and published row count, and the NFN split file beside it.
-# `time (s)` is how long generating or downloading took: this call's time when it ran now, else the
-# generation time recorded in the zoo's `generation.json`.
 
 # %% tags=["remove-input"]
 planned = zoos[zoos["status"] == "planned"]
@@ -74,7 +77,8 @@ if not planned.empty:
     display(Markdown("**The plan.** Generating the paper's zoo on this machine would take, per collection "
                      "(image-epochs: nets x epochs x the mean training set of Table 1's train fractions; the rate "
                      "is what this machine reached on the largest zoo it generated):"))
-    display(obtain.plan(profile).set_index("collection"))
+    plan = obtain.plan(profile)
+    display(plan.assign(**{"measured on": plan["measured on"].map(book_zoos.data_relative)}).set_index("collection"))
 
 # %% tags=["remove-input"]
 here = zoos[zoos["status"].isin(obtain.PRESENT)]
@@ -86,13 +90,13 @@ def duration(seconds: float) -> str:
 
 
 made_now = here[here["status"].isin(["generated", "downloaded"])]
-sentences = [f"{len(here)} of {len(zoos)} collections of profile `{profile}` are on this machine and passed their check"
+sentences = [f"{len(here)} of {len(zoos)} collections of profile `{profile.name}` are on this machine and passed their check"
              + (f"; {', '.join(made_now['collection'])} {'was' if len(made_now) == 1 else 'were'} "
-                f"{'downloaded' if profile == 'released' else 'generated'} now, in {duration(made_now['seconds'].sum())}"
+                f"{'generated' if profile.generated else 'downloaded'} now, in {duration(made_now['seconds'].sum())}"
                 if not made_now.empty else "")
              + "."]
 recorded = here.loc[here["status"] == "reused", "seconds"].dropna()
-if profile in profiles.GENERATED_PROFILES and not recorded.empty and recorded.sum() > 0:
+if profile.generated and not recorded.empty and recorded.sum() > 0:
     sentences.append(f"Generating the reused ones took {duration(recorded.sum())} when they were made "
                      "(their `generation.json`).")
 for row in here[here["to get it"] != ""].to_dict("records"):

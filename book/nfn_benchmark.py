@@ -45,9 +45,9 @@ nfn.PUBLISHED_TAU
 # ## On the released zoo (the benchmark)
 
 # %% tags=["hide-input"]
-released, missing = book_zoos.open_collections("released")
+released_profile = profiles.downloaded()
+released, missing = book_zoos.open_collections(released_profile)
 benchmark = {name: released[name] for name in nfn.PUBLISHED_SPLIT_SIZES if name in released}
-released_settings = profiles.settings("released")
 released_results, with_split_file = {}, {}
 for name, collection in benchmark.items():
     split = nfn.nfn_split(collection.zoo)
@@ -56,11 +56,11 @@ for name, collection in benchmark.items():
     display(Markdown(f"**{collection.label()}**: {split.label()}{fetch}; "
                      f"{nfn.check_split_sizes(split, name)['message']}."))
     released_results[name] = nfn.run_benchmark(
-        collection.zoo, split, statnn_epochs=released_settings["statnn_epochs"],
-        gbm_search=released_settings["nfn_gbm_search"], n_bootstrap=released_settings["n_bootstrap"])
+        collection.zoo, split, statnn_epochs=released_profile.statnn_epochs,
+        gbm_search=released_profile.nfn_gbm_search, n_bootstrap=released_profile.n_bootstrap)
     display(nfn.readable(released_results[name]))
 if released_results:
-    ours = pd.DataFrame({name: nfn.readable(r).set_index("method")["Kendall τ [95 % CI]"]
+    ours = pd.DataFrame({name: nfn.readable(r)["Kendall τ [95 % CI]"]
                          for name, r in released_results.items()})
     published = nfn.PUBLISHED_TAU.map(lambda tau: f"{tau:.3f}").rename(index=lambda m: f"{m} (published)")
     display(pd.concat([published, ours]))
@@ -80,15 +80,14 @@ else:
 # with the table above.
 
 # %% tags=["hide-input"]
-profile = profiles.current_profile()
-settings = profiles.settings(profile)
-own = book_zoos.main_collections(book_zoos.open_collections(profile)[0]) if profile != "released" else {}
+ctx = book_zoos.page()
+own = ctx.main if ctx.profile.generated else {}
 own_results = {}
 for name, collection in own.items():
     split = nfn.nfn_split(collection.zoo)
     display(Markdown(f"**{collection.label()}**: {split.label()}."))
-    own_results[name] = nfn.run_benchmark(collection.zoo, split, statnn_epochs=settings["statnn_epochs"],
-                                          gbm_search=settings["nfn_gbm_search"], n_bootstrap=settings["n_bootstrap"])
+    own_results[name] = nfn.run_benchmark(collection.zoo, split, statnn_epochs=ctx.profile.statnn_epochs,
+                                          gbm_search=ctx.profile.nfn_gbm_search, n_bootstrap=ctx.profile.n_bootstrap)
     display(nfn.readable(own_results[name]))
 if not own:
     display(Markdown("This build runs on the released zoo; its results are above."))
@@ -96,9 +95,9 @@ if not own:
 # %% tags=["remove-cell"]
 lines = [nfn.verdict(f"Released {book_zoos.DATASET_NAMES[name]} "
                      + ("(the benchmark)" if with_split_file[name] else "(no split file: NOT the benchmark's members)"),
-                     r, nfn.PUBLISHED_TAU.loc["StatNN", name])
+                     r, nfn.PUBLISHED_TAU.loc["StatNN", name], ctx.profile.n_bootstrap)
          for name, r in released_results.items()]
-lines += [nfn.verdict(f"{collection.label()} (not the benchmark)", own_results[name])
+lines += [nfn.verdict(f"{collection.label()} (not the benchmark)", own_results[name], n_bootstrap=ctx.profile.n_bootstrap)
           for name, collection in own.items()]
 claims.glue_verdict(" ".join(lines) or "No zoo to run the protocol on in this build.")
 

@@ -39,14 +39,12 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from zoolib import book_zoos, claims, plots, profiles
+from zoolib import book_zoos, claims, obtain, plots, profiles
 from zoolib.generate import trained_images
-from zoolib.train import BATCH_SIZE
+from zoolib.hparams import BATCH_SIZE
 from zoolib.zoo import GENERATION_FILE
 
-profile = profiles.current_profile()
-collections, missing = book_zoos.open_collections(profile)
-glue("zoos", book_zoos.labels(collections), display=False)
+ctx = book_zoos.page(label="all")
 glue("batch_size", BATCH_SIZE, display=False)
 
 # %% [markdown]
@@ -60,22 +58,21 @@ glue("batch_size", BATCH_SIZE, display=False)
 
 # %% tags=["remove-input"]
 rows = []
-for name, collection in collections.items():
+for name, collection in ctx.collections.items():
     for arch, zoo in collection.zoos.items():
         info = book_zoos.recorded_generation(zoo)
-        if "spec" not in info:  # downloaded, or a synthetic zoo of benchmarks/released_like.py: not trained here
+        if info is None or not info.trained:  # downloaded, or a synthetic zoo of benchmarks/released_like.py
             continue
         images = trained_images(info, zoo.metrics.drop_duplicates("modeldir"))
-        seconds = float(info["seconds_last_session"])
         rows.append({
-            "collection": name, "architecture": info["spec"]["arch_name"] if len(collection.zoos) > 1 else "paper's CNN",
-            "nets": info["runs"], "epochs": int(info["spec"]["checkpoints"][-1]), "train images": info["train_images"],
-            "seconds": round(seconds), "image-epochs per second": round(images / seconds) if seconds > 0 else None,
+            "collection": name, "architecture": info.arch_name if len(collection.zoos) > 1 else "paper's CNN",
+            "nets": info.runs, "epochs": info.epochs, "train images": info.train_images, "seconds": round(info.seconds),
+            "image-epochs per second": round(images / info.seconds) if info.seconds > 0 else None,
         })
 made = pd.DataFrame(rows)
 if made.empty:
-    display(Markdown(f"No zoo of this build (profile `{profile}`) has a `{GENERATION_FILE}`: "
-                     + ("the released zoo was downloaded, not generated here." if profile == "released"
+    display(Markdown(f"No zoo of this build (profile `{ctx.profile.name}`) has a `{GENERATION_FILE}`: "
+                     + ("the released zoo was downloaded, not generated here." if not ctx.profile.generated
                         else "none was generated on this machine.")))
 else:
     display(made.set_index(["collection", "architecture"]))
@@ -84,18 +81,21 @@ rates = made.dropna(subset=["image-epochs per second"]) if not made.empty else m
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Generation throughput of this build's zoos on this machine: trained image-epochs per second of the last generation session, all workers together. Zoos: {glue:text}`zoos`.", "name": "fig-throughput"}}
 plots.throughput_bars(rates.set_index(rates["collection"] + " / " + rates["architecture"]), "image-epochs per second",
                       "trained image-epochs per second (all workers)",
-                      title=f"Generation throughput of this build's {profile} zoos") if not rates.empty else None
+                      title=f"Generation throughput of this build's {ctx.profile.name} zoos") if not rates.empty else None
 
 # %% tags=["remove-cell"]
 if rates.empty:
     claims.glue_verdict("This build generated no zoo on this machine, so it has no throughput to extrapolate from.")
 else:
     rate = float(rates["image-epochs per second"].median())
-    paper_net = 86 * 60_000 * sum((0.1, 0.25, 0.5, 1.0)) / 4  # 86 epochs, the mean train fraction of Table 1
+    plan = obtain.plan(profiles.paper_protocol(), rate=(rate, "this build's median rate"))  # zoolib.obtain.plan
+    first = plan.iloc[0]
+    per_net = first["image-epochs"] / first["nets"]
     claims.glue_verdict(f"At this build's median rate of {rate:,.0f} image-epochs per second, one net of the paper's protocol "
-                        f"(86 epochs on a 60,000-image dataset, on average {sum((0.1, 0.25, 0.5, 1.0)) / 4:.1%} of it given the "
-                        f"train fractions of Table 1: about {paper_net:,.0f} image-epochs) takes about {paper_net / rate / 60:,.1f} "
-                        f"minutes of this machine, and a 30,000-net collection about {30_000 * paper_net / rate / 86_400:,.0f} days: "
+                        f"on {book_zoos.DATASET_NAMES[first['collection']]} ({first['epochs']} epochs on the share of its training "
+                        f"set that Table 1's train fractions give on average: about {per_net:,.0f} image-epochs) takes about {per_net / rate / 60:,.1f} minutes of this machine, a "
+                        f"{first['nets']:,}-net collection about {first['projected hours'] / 24:,.0f} days, and the paper's "
+                        f"{len(plan)} collections (32x32 images cost more) about {plan['projected hours'].sum() / 24:,.0f} days: "
                         "a job for a cluster, which `make zoo SCHEDULER=tcp://host:8786` uses.")
 
 # %% [markdown]

@@ -23,51 +23,48 @@ import os
 
 from IPython.display import Markdown, display
 
-from zoolib import book_zoos, claims, profiles
+from zoolib import book_zoos, claims
 
-profile = profiles.current_profile()
-collections, missing = book_zoos.open_collections(profile)
-settings = profiles.settings(profile)
+ctx = book_zoos.page()
 
 # %% tags=["remove-input"]
 display(Markdown(
-    f"Profile **`{profile}`**, zoos under `{os.environ.get('ZOOLIB_DATA', 'data')}/zoos/{profile}/`: "
-    f"{len(collections)} of {len(collections) + len(missing)} collections present."
+    f"Profile **`{ctx.profile.name}`**, zoos under `{os.environ.get('ZOOLIB_DATA', 'data')}/zoos/{ctx.profile.name}/`: "
+    f"{len(ctx.collections)} of {len(ctx.collections) + len(ctx.missing)} collections present."
 ))
 
 # %% [markdown]
 # One row per zoo (an architecture collection has one zoo per architecture):
 
 # %%
-book_zoos.summary(collections, missing).set_index("collection")
+book_zoos.summary(ctx.collections, ctx.missing).set_index("collection")
 
 # %% [markdown]
 # Where the images of each collection came from (for generated zoos, from the zoo's `generation.json`):
 
 # %% tags=["remove-input"]
-display(Markdown(book_zoos.sources(collections)))
-display(Markdown(book_zoos.missing_note(missing) or "Every collection of this profile is present."))
+display(Markdown(book_zoos.sources(ctx.collections)))
+display(Markdown(book_zoos.missing_note(ctx.missing) or "Every collection of this profile is present."))
 display(Markdown(
-    book_zoos.predictor_settings_note(settings)
-    + f" Confidence intervals: {settings['n_bootstrap']} bootstrap resamples over the test nets. "
+    book_zoos.predictor_settings_note(ctx.profile)
+    + f" Confidence intervals: {ctx.profile.n_bootstrap} bootstrap resamples over the test nets. "
     + ("The DNN predictor runs on every input of Table 2."
-       if settings["dnn_inputs"] is None
-       else f"The DNN predictor runs on the inputs {', '.join(f'`{i}`' for i in settings['dnn_inputs'])} only "
+       if ctx.profile.dnn_inputs is None
+       else f"The DNN predictor runs on the inputs {', '.join(f'`{i}`' for i in ctx.profile.dnn_inputs)} only "
             "(the linear model and the GBM on all inputs).")
 ))
 
 # %% tags=["remove-cell"]
-main = book_zoos.main_collections(collections)
-nets = sum(c.nets() for c in collections.values())
-if any(c.synthetic for c in collections.values()):
+nets = sum(c.nets() for c in ctx.collections.values())
+if any(c.synthetic for c in ctx.collections.values()):
     provenance = "These are synthetic zoos of the released size, made to measure time and memory, not the paper's nets."
-elif profile == "released":
+elif not ctx.profile.generated:
     provenance = "These are the released Small CNN Zoo's nets, the paper's own."
 else:
     provenance = (f"The released zoo has 30,000 nets per dataset trained for 86 epochs; every number in this book comes "
-                  f"from these {profile} zoos and is not the paper's.")
-claims.glue_verdict(f"This build ran on {len(collections)} collection(s) of the `{profile}` profile, {nets:,} nets in all: "
-                    f"{book_zoos.labels(main)}. {provenance}")
+                  f"from these {ctx.profile.name} zoos and is not the paper's.")
+claims.glue_verdict(f"This build ran on {len(ctx.collections)} collection(s) of the `{ctx.profile.name}` profile, {nets:,} nets in all: "
+                    f"{book_zoos.labels(ctx.main)}. {provenance}")
 
 # %% [markdown]
 # ## Verdict

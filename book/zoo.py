@@ -28,19 +28,15 @@
 # %matplotlib inline
 import pandas as pd
 from IPython.display import Markdown, display
-from myst_nb import glue
 
-from zoolib import book_zoos, claims, hparams, plots, profiles
+from zoolib import book_zoos, claims, hparams, plots
 from zoolib.zoo import select_rows
 
-profile = profiles.current_profile()
-collections, missing = book_zoos.open_collections(profile)
-main = book_zoos.main_collections(collections)
-glue("zoos", book_zoos.labels(main), display=False)
+ctx = book_zoos.page()
 
 # %% tags=["remove-input"]
-display(Markdown(f"**Table 1.** Hyperparameters and schedule: the paper's and this build's ({book_zoos.labels(main)})."))
-book_zoos.table1(collections)
+display(Markdown(f"**Table 1.** Hyperparameters and schedule: the paper's and this build's ({book_zoos.labels(ctx.main)})."))
+book_zoos.table1(ctx.collections)
 
 # %% [markdown]
 # ## The sampled hyperparameters
@@ -49,14 +45,14 @@ book_zoos.table1(collections)
 # ({numref}`fig-hyperparameters`).
 
 # %% tags=["remove-input"]
-display(Markdown(book_zoos.missing_note(missing) or "All collections of this profile are present."))
+display(Markdown(book_zoos.missing_note(ctx.missing) or "All collections of this profile are present."))
 
 # %% tags=["remove-cell"]
-finals = {name: c.zoo.metrics.iloc[select_rows(c.zoo.metrics, "final")] for name, c in main.items()}
-runs = pd.concat([frame.assign(collection=main[name].dataset_name) for name, frame in finals.items()], ignore_index=True)
+finals = {name: c.zoo.metrics.iloc[select_rows(c.zoo.metrics, "final")] for name, c in ctx.main.items()}
+runs = pd.concat([frame.assign(collection=ctx.main[name].dataset_name) for name, frame in finals.items()], ignore_index=True)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The hyperparameters this build's runs drew from Table 1's space, all main collections together, one count per run. This build: {glue:text}`zoos`.", "name": "fig-hyperparameters"}}
-plots.hyperparameter_distributions(runs, hparams.SPACE, title=f"Sampled hyperparameters: {book_zoos.labels(main)}")
+plots.hyperparameter_distributions(runs, hparams.SPACE, title=f"Sampled hyperparameters: {book_zoos.labels(ctx.main)}")
 
 # %% [markdown]
 # ## Figure 2: accuracy of the nets
@@ -66,15 +62,15 @@ plots.hyperparameter_distributions(runs, hparams.SPACE, title=f"Sampled hyperpar
 # ({numref}`fig-accuracy`).
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 2 on this build: final test accuracy histograms (top, 15 bins) and test against train accuracy (bottom, red dashed: y = x), one column per collection. This build: {glue:text}`zoos`.", "name": "fig-accuracy"}}
-plots.accuracy_distributions({f"{c.dataset_name}\n{profile} zoo, {c.epochs()} epochs": finals[name] for name, c in main.items()},
-                             n_scatter=1000, title=f"Final checkpoints of the {profile} zoos")
+plots.accuracy_distributions({f"{c.dataset_name}\n{ctx.profile.name} zoo, {c.epochs()} epochs": finals[name] for name, c in ctx.main.items()},
+                             n_scatter=1000, title=f"Final checkpoints of the {ctx.profile.name} zoos")
 
 # %% tags=["remove-input"]
 rows = []
 for name, frame in finals.items():
     acc = frame["test_accuracy"]
     rows.append({
-        "collection": main[name].label(),
+        "collection": ctx.main[name].label(),
         "median test accuracy": round(float(acc.median()), 3),
         "nets at or below 20 % (near chance)": f"{(acc <= 0.2).mean():.0%}",
         "median train - test gap": round(float((frame["train_accuracy"] - acc).median()), 3),

@@ -22,13 +22,27 @@ def test_learning_curve_sizes_are_log_spaced_and_end_at_all_runs():
         analyses.learning_curve_sizes(0)
 
 
-def test_learning_curve_uses_nested_subsets_and_improves_with_nets(zoo):
-    curve = analyses.learning_curve(zoo, "gbm", "wstats-layers:0,3", sizes=[10, 64], preset="fast", n_bootstrap=0)
-    assert list(curve["n_train"]) == [10, 64]
-    assert curve["n_test"].nunique() == 1 and curve["n_val"].nunique() == 1  # same val and test runs
-    assert curve["r2"].iloc[1] > curve["r2"].iloc[0] + 0.1
+@pytest.mark.parametrize("folds", [None, 4])
+def test_learning_curve_uses_nested_subsets_and_improves_with_nets(zoo, folds):
+    curve = analyses.learning_curve({"MNIST": zoo}, ["gbm"], "wstats-layers:0,3", sizes=[10, 64], preset="fast",
+                                    n_bootstrap=50, folds=folds)
+    scores = curve.scores
+    assert list(scores["n_train"]) == [10, 64] and set(scores["collection"]) == {"MNIST"}
+    assert scores["n_test"].nunique() == 1 and scores["n_val"].nunique() == 1  # same val and test runs
+    assert scores["n_test"].iloc[0] == (160 if folds else 80)  # cross-fitting: every run is a test run
+    assert scores["r2"].iloc[1] > scores["r2"].iloc[0] + 0.1
+    difference, n = curve.difference("MNIST", "gbm", 64, 10)
+    assert n == scores["n_test"].iloc[0] and difference.value == pytest.approx(scores["r2"].iloc[1] - scores["r2"].iloc[0])
+    claim = curve.finding().claims[0]
+    assert claim.key == "more_nets" and claim.verdict == "holds" and "a difference of +" in claim.ours
     with pytest.raises(ValueError, match="outside"):
-        analyses.learning_curve(zoo, "gbm", "wstats-layers:0,3", sizes=[10_000], preset="fast", n_bootstrap=0)
+        analyses.learning_curve({"MNIST": zoo}, ["gbm"], "wstats-layers:0,3", sizes=[10_000], preset="fast", n_bootstrap=0)
+
+
+def test_cross_fitting_lets_the_curve_reach_more_training_nets(zoo):
+    single = analyses.learning_curve({"m": zoo}, ["linear"], "wstats-layers:0,3", preset="fast", n_bootstrap=0)
+    crossfit = analyses.learning_curve({"m": zoo}, ["linear"], "wstats-layers:0,3", preset="fast", n_bootstrap=0, folds=4)
+    assert single.scores["n_train"].max() == 64 and crossfit.scores["n_train"].max() == 104  # 160 - 40 test - 16 val
 
 
 def test_bias_ranges_and_their_rank_correlation_with_accuracy(zoo):
@@ -53,4 +67,16 @@ def test_readable_zoos_names_why_a_layout_cannot_give_wstats_arch(zoo):
     short = Zoo(zoo.weights[:, :10], zoo.metrics, zoo.layout.iloc[:2], None)
     readable, unreadable = analyses.readable_zoos({"cnn": zoo, "short": short})
     assert list(readable) == ["cnn"] and list(unreadable) == ["short"] and unreadable["short"]
-    assert analyses.training_runs({"cnn": zoo}) == {"cnn": 64}  # 160 runs: 80 test, 16 val, 64 train
+    table = analyses.architecture_table({"cnn": zoo})
+    assert table.loc["cnn", "training nets per fit"] == 64  # 160 runs: 80 test, 16 val, 64 train
+    assert table.loc["cnn", "layers"] == 4 and table.loc["cnn", "nets"] == 160
+
+
+def test_bias_range_correlations_decide_the_claim(zoo):
+    frame, _ = analyses.bias_ranges(zoo)
+    noise = frame.assign(**{r: np.random.default_rng(1).random(len(frame)) for r in analyses.RANGES})
+    found = analyses.bias_range_correlations({"signal": frame, "noise": noise}, 100)
+    assert found.readable().shape == (4, 2)
+    claim = found.finding().claims[0]
+    assert claim.key == "bias_ranges" and claim.verdict != "holds"  # noise ranks nothing
+    assert analyses.bias_range_correlations({"signal": frame}, 100).finding().claims[0].verdict in ("holds", "cannot tell at this size")

@@ -23,14 +23,14 @@ sys.path.insert(0, str(BOOK))
 
 import screenshots  # noqa: E402  (book/screenshots.py)
 from tests.zoo_fixtures import learnable_zoo  # noqa: E402
-from zoolib import book_zoos, claims, profiles  # noqa: E402
+from zoolib import claims  # noqa: E402
 
 PAGES = screenshots.pages()
-FIGURE_PAGES = ["zoo", "table2", "learning_curve", "weight_statistics", "transfer_across", "early_checkpoints",
+FIGURE_PAGES = ["zoo", "a_net", "table2", "learning_curve", "weight_statistics", "transfer_across", "early_checkpoints",
                 "architectures", "regenerating"]
-TABLE_PAGES = ["get_the_zoo", "this_build", "zoo", "table2", "learning_curve", "weight_statistics", "transfer_across",
+TABLE_PAGES = ["get_the_zoo", "this_build", "zoo", "a_net", "table2", "learning_curve", "weight_statistics", "transfer_across",
                "early_checkpoints", "architectures", "nfn_benchmark", "regenerating"]
-VERDICT_PAGES = ["get_the_zoo", "this_build", "zoo", "table2", "learning_curve", "weight_statistics", "transfer_across",
+VERDICT_PAGES = ["get_the_zoo", "this_build", "zoo", "a_net", "table2", "learning_curve", "weight_statistics", "transfer_across",
                  "early_checkpoints", "architectures", "nfn_benchmark", "regenerating"]
 ERROR_MARKS = ("Traceback (most recent call last)", "ipythontb", 'class="output traceback"', "CellExecutionError",
                "WARNING:tensorflow")
@@ -184,28 +184,6 @@ def released_data(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def test_book_zoos_reports_present_and_missing_collections(released_data, monkeypatch):
-    monkeypatch.setenv("ZOOLIB_PROFILE", "released")
-    collections, missing = book_zoos.open_collections()
-    assert sorted(collections) == ["cifar10", "svhn_cropped"]
-    assert sorted(missing) == ["fashion_mnist", "mnist"]
-    assert "make download DATASET=mnist" in missing["mnist"]
-    assert collections["cifar10"].label() == "released Small CNN Zoo, CIFAR10-GS, 120 nets, 86 epochs"
-    summary = book_zoos.summary(collections, missing)
-    assert (summary["architecture"] == "missing (see below)").sum() == 2
-    assert "MNIST" in book_zoos.paper_datasets_note(collections)
-    monkeypatch.setenv("ZOOLIB_PROFILE", "huge")
-    with pytest.raises(ValueError, match="ZOOLIB_PROFILE"):
-        profiles.current_profile()
-
-
-def test_a_synthetic_zoo_says_so_in_every_label(released_data, monkeypatch):
-    (released_data / "zoos" / "released" / "cifar10" / "generation.json").write_text('{"synthetic": true}')
-    collection = book_zoos.open_collection("released", "cifar10")
-    assert collection.label().startswith("SYNTHETIC released-size zoo (timing only")
-    assert book_zoos.open_collection("released", "svhn_cropped").label().startswith("released Small CNN Zoo")
-
-
 def test_nfn_page_computes_the_benchmark_when_the_released_zoo_is_there(released_data):
     result = subprocess.run([sys.executable, str(BOOK / "nfn_benchmark.py")], capture_output=True, text=True,
                             env={**os.environ, "ZOOLIB_PROFILE": "tiny", "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=BOOK)
@@ -221,17 +199,6 @@ def test_a_profile_without_zoos_is_refused_with_what_to_run(tmp_path):
     assert "has no zoo of the paper's CNN" in result.stderr
     assert "make download DATASET=cifar10" in result.stderr
     assert not (tmp_path / "_build" / "html").exists()
-
-
-def test_the_execution_cache_is_per_preset(tmp_path, monkeypatch):
-    import build  # book/build.py
-
-    monkeypatch.delenv(profiles.PRESET_ENV, raising=False)
-    fast = build.fingerprint("released", tmp_path)
-    monkeypatch.setenv(profiles.PRESET_ENV, "paper")
-    assert build.fingerprint("released", tmp_path) != fast  # pages run with other settings are not reused
-    monkeypatch.setenv(profiles.PRESET_ENV, "fast")
-    assert build.fingerprint("released", tmp_path) == fast
 
 
 @pytest.fixture()

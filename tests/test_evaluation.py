@@ -10,13 +10,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from tests.zoo_fixtures import learnable_zoo
-from zoolib.evaluation import evaluate_predictor, run_split, split_runs
+from zoolib.evaluation import evaluate_predictor, fold_splits, predict_runs, run_split, split_runs
 from zoolib.predictors import DNNRegressor
 
 ROW_COLUMNS = [
-    "zoo", "dataset", "predictor", "settings", "chosen", "inputs", "step", "seed", "n_train", "n_val", "n_test", "r2", "r2_ci_low",
-    "r2_ci_high", "kendall_tau", "tau_ci_low", "tau_ci_high", "mse", "mad", "tau_ceiling",
-    "dropped_nonfinite", "seconds",
+    "zoo", "dataset", "predictor", "settings", "chosen", "inputs", "step", "seed", "n_train", "n_val", "folds",
+    "dropped_nonfinite", "n_test", "r2", "r2_ci_low",
+    "r2_ci_high", "kendall_tau", "tau_ci_low", "tau_ci_high", "mse", "mad", "tau_ceiling", "seconds",
 ]
 
 
@@ -92,6 +92,43 @@ def test_no_test_run_reaches_training_or_early_stopping(zoo, step):
     assert spy.fit_runs_ <= set(labels.index[labels == "train"])
     assert len(spy.predicted_) == 1 and spy.predicted_[0] <= test_runs  # the test split is touched once
     assert row["n_test"] == len(spy.predicted_[0]) and row["predictor"] == "Spy"
+
+
+class FoldSpy(Spy):
+    """A Spy whose clones (one per fold) all report to the class: (runs fitted on, runs predicted) per fit."""
+
+    log: list = []
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        super().fit(X, y, X_val, y_val)
+        FoldSpy.log.append(self)
+        return self
+
+
+def test_fold_splits_put_every_run_in_test_once():
+    runs = np.repeat([f"run{i}" for i in range(50)], 3)
+    splits = fold_splits(runs, folds=4, val_fraction=0.1, seed=2)
+    tested = np.sum([labels == "test" for labels in splits], axis=0)
+    assert len(splits) == 4 and (tested == 1).all()
+    for labels in splits:
+        assert (pd.Series(labels[::3]).value_counts()["val"]) == 5  # 10 % of all runs
+        assert pd.DataFrame({"run": runs, "label": labels}).groupby("run")["label"].nunique().max() == 1
+    with pytest.raises(ValueError, match="folds"):
+        fold_splits(runs, folds=1)
+
+
+@pytest.mark.parametrize("folds", [2, 5])
+def test_cross_fitting_predicts_every_run_once_by_a_model_that_never_saw_it(zoo, folds):
+    FoldSpy.log = []
+    row, predictions = predict_runs(zoo, FoldSpy(), "wstats-layers:3", folds=folds, seed=1)
+    assert len(FoldSpy.log) == folds and row["folds"] == folds
+    assert predictions.index.is_unique and len(predictions) == zoo.metrics["modeldir"].nunique() - 3  # 3 NaN runs
+    for fold, spy in enumerate(FoldSpy.log):
+        predicted = set(predictions.index[predictions["fold"] == fold])
+        assert spy.predicted_ == [predicted]
+        assert not predicted & (spy.fit_runs_ | spy.val_runs_), "a run was predicted by a model that saw it"
+    scored = evaluate_predictor(zoo, "gbm", "wstats-layers:0,1,2,3", preset="fast", n_bootstrap=20, folds=folds)
+    assert scored["n_test"] == len(predictions) and scored["r2"] > 0.8
 
 
 def test_the_test_runs_do_not_depend_on_the_step_or_inputs(zoo):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import logging
 import os
@@ -15,12 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zoolib import generate
+from zoolib import generate, profiles
 from zoolib.cnn import num_parameters
 from zoolib.data import load_dataset
 from zoolib.generate import collection_specs, generate_collection, train_fractions
 from zoolib.train import stack_key
-from zoolib.zoo import INDEX_FILE, generation_info, read_collection
+from zoolib.zoo import INDEX_FILE, read_collection, read_generation
 from zoolib.verify import failures, load_test_set, verify_zoo
 from zoolib.zoo import read_zoo
 
@@ -49,39 +50,41 @@ def fixture_data(tmp_path, monkeypatch) -> Path:
     return tmp_path / "data"
 
 
-def test_profiles_are_plain_data_with_the_papers_schedule():
-    paper = collection_specs("paper", "cifar10")[""]
-    assert paper.checkpoints == (0, 1, 2, 3, 20, 40, 60, 80, 86) and paper.epochs == 86
-    assert paper.nets == 30000 and paper.epochs_between_checkpoints == 20 and not paper.mnist_subset
-    assert paper.arch.input_size == 32 and num_parameters(paper.arch) == 4970
-    mini = collection_specs("mini", "fashion_mnist", nets=50)[""]
-    assert mini.nets == 50 and mini.checkpoints == (0, 1, 2, 3, 5, 10)
-    archs = collection_specs("mini", "fashion_mnist_archs")
+def test_specs_follow_the_profiles_schedule_and_give_each_variant_its_own_net():
+    paper = profiles.paper_protocol()
+    spec = collection_specs(paper, "cifar10")[""]
+    schedule = paper.schedule("cifar10")
+    assert (spec.nets, spec.checkpoints, spec.epochs_between_checkpoints) == (
+        schedule.nets, schedule.checkpoints, schedule.epochs_between_checkpoints)
+    assert spec.epochs == spec.checkpoints[-1] and spec.profile == paper.name and spec.collection == "cifar10"
+    assert spec.arch.input_size == 32 and num_parameters(spec.arch) == 4970  # the paper's CNN on 32x32 images
+    mini = profiles.resolve("mini")
+    assert collection_specs(mini, "fashion_mnist", nets=50, shard_size=3)[""].nets == 50  # arguments win
+    archs = collection_specs(mini, "fashion_mnist_archs")
     assert list(archs) == list(generate.ARCHITECTURES)
     assert len({num_parameters(s.arch) for s in archs.values()}) == len(archs)  # different widths
     assert len({s.seed for s in archs.values()}) == len(archs)
     with pytest.raises(ValueError, match="collection must be"):
-        collection_specs("mini", "imagenet")
-    with pytest.raises(ValueError, match="not a profile that zoolib generates"):
-        collection_specs("released", "mnist")
+        collection_specs(mini, "imagenet")
+    with pytest.raises(ValueError, match="downloaded, not generated"):
+        collection_specs(profiles.downloaded(), "mnist")
 
 
 def test_a_collection_may_override_the_schedule_and_mnist_is_the_fixed_subset(monkeypatch):
-    from zoolib import profiles
-
-    tiny = profiles.PROFILES["tiny"]
-    overrides = {"fashion_mnist": 5, "mnist": {"nets": 3, "checkpoints": (0, 4), "epochs_between_checkpoints": 4}}
-    monkeypatch.setitem(profiles.PROFILES, "tiny", {**tiny, "collections": overrides})
-    mnist = collection_specs("tiny", "mnist")[""]
+    base = profiles.Schedule(nets=5, checkpoints=(0, 1), epochs_between_checkpoints=1, shard_size=2)
+    mnist_schedule = dataclasses.replace(base, nets=3, checkpoints=(0, 4), epochs_between_checkpoints=4, mnist_subset=True)
+    profile = dataclasses.replace(profiles.resolve("tiny"), collections=("fashion_mnist", "mnist"),
+                                  schedules={"fashion_mnist": base, "mnist": mnist_schedule})
+    mnist = collection_specs(profile, "mnist")[""]
     assert (mnist.nets, mnist.checkpoints, mnist.epochs_between_checkpoints) == (3, (0, 4), 4)
     assert mnist.mnist_subset  # the same MNIST on every machine, whatever is on disk
-    fashion = collection_specs("tiny", "fashion_mnist")[""]
-    assert fashion.nets == 5 and fashion.checkpoints == tuple(tiny["checkpoints"]) and not fashion.mnist_subset
-    assert collection_specs("tiny", "mnist_archs")["mlp"].checkpoints == (0, 4)  # its dataset's entry
+    fashion = collection_specs(profile, "fashion_mnist")[""]
+    assert fashion.nets == 5 and fashion.checkpoints == (0, 1) and not fashion.mnist_subset
+    assert collection_specs(profile, "mnist_archs")["mlp"].checkpoints == (0, 4)  # its dataset's schedule
     with pytest.raises(ValueError, match="no collection 'cifar10'"):
-        collection_specs("tiny", "cifar10")
-    monkeypatch.setenv("ZOOLIB_FULL_MNIST", "1")
-    assert not collection_specs("tiny", "mnist")[""].mnist_subset
+        collection_specs(profile, "cifar10")
+    monkeypatch.setenv(profiles.FULL_MNIST_ENV, "1")  # resolved again: the switch applies to every MNIST schedule
+    assert not collection_specs(profiles.resolve("tiny"), "mnist")[""].mnist_subset
 
 
 def test_train_fractions_keep_at_least_one_batch():
@@ -93,8 +96,9 @@ def test_train_fractions_keep_at_least_one_batch():
 
 def test_shard_names_are_prefix_stable_and_follow_the_data(fixture_data):
     data = load_dataset("fashion_mnist")
-    spec = collection_specs("tiny", "fashion_mnist", nets=10, shard_size=4)[""]
-    bigger = collection_specs("tiny", "fashion_mnist", nets=12, shard_size=4)[""]
+    tiny = profiles.resolve("tiny")
+    spec = collection_specs(tiny, "fashion_mnist", nets=10, shard_size=4)[""]
+    bigger = collection_specs(tiny, "fashion_mnist", nets=12, shard_size=4)[""]
     plan = generate._shard_plan(spec, generate.zoo_configs(spec, len(data.y_train)), data)
     plan_big = generate._shard_plan(bigger, generate.zoo_configs(bigger, len(data.y_train)), data)
     configs = generate.zoo_configs(spec, len(data.y_train))
@@ -116,7 +120,8 @@ def test_architecture_collection_one_zoo_per_architecture_that_verifies(fixture_
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None, silence_logs=logging.ERROR
     ) as cluster, \
             Client(cluster) as client:
-        out = generate_collection("tiny", "fashion_mnist_archs", nets=1, client=client, progress=False)
+        specs = collection_specs(profiles.resolve("tiny"), "fashion_mnist_archs", nets=1)
+        out = generate_collection(specs, client=client, progress=False)
     assert out == fixture_data / "zoos" / "tiny" / "fashion_mnist_archs"
     index = pd.read_csv(out / INDEX_FILE)
     assert index["name"].tolist() == list(generate.ARCHITECTURES)
@@ -126,9 +131,9 @@ def test_architecture_collection_one_zoo_per_architecture_that_verifies(fixture_
         assert zoo.weights.shape[1] == row.parameters == num_parameters(generate.ARCHITECTURES[row.name])
         assert zoo.metrics["config.dnn_architecture"].iloc[0] == generate.ARCHITECTURES[row.name].kind
         assert zoo.metrics["modeldir"].iloc[0].startswith(f"fashion_mnist/{row.name}/")
-        info = generation_info(out / row.name)
-        assert info["data_source"] == str(fixture_data / "datasets" / "fashion_mnist")
-        assert (info["train_images"], info["test_images"]) == (1100, 200)
+        info = read_generation(out / row.name)
+        assert info.data_source == str(fixture_data / "datasets" / "fashion_mnist")
+        assert (info.train_images, info.test_images) == (1100, 200)
         assert set(zoo.metrics["config.train_fraction"]) <= {0.5, 1.0}  # 0.1 and 0.25 of 1100 < one batch
         data, warning = load_test_set(zoo)  # end to end: the generated nets rebuild and re-evaluate exactly
         report = verify_zoo(zoo, data, n=2)
@@ -158,7 +163,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_zoo(fixture_data, tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)  # the whole job: the command, its scheduler and worker processes
         proc.wait()
     done = sorted(p.name for p in shards.glob("shard-*.npz"))
-    spec = collection_specs("tiny", "fashion_mnist", nets=6, shard_size=2)[""]
+    spec = collection_specs(profiles.resolve("tiny"), "fashion_mnist", nets=6, shard_size=2)[""]
     data = generate.load_spec_data(spec)
     total = len(generate._shard_plan(spec, generate.zoo_configs(spec, len(data.y_train)), data))
     assert 1 <= len(done) < total, f"expected an interrupted run, found shards {done} of {total}"
@@ -198,5 +203,29 @@ def test_two_generations_of_a_batch_norm_zoo_are_bit_identical(fixture_data, tmp
     for name in ("weights.npy", "metrics.csv.gz", "layout.csv"):
         read = gzip.decompress if name.endswith(".gz") else bytes  # the gzip header holds a time stamp
         assert read((first / name).read_bytes()) == read((second / name).read_bytes()), name
-    info = generation_info(first)["spec"]
+    info = read_generation(first).spec
     assert (info["seeds"], info["stack"], info["engine"]) == ("shared", generate.STACK, "fast")
+
+
+def test_a_line_per_finished_shard_when_stdout_is_not_a_terminal(tmp_path, monkeypatch, capsys):
+    """In a log (CI, `make book > log`) a tqdm bar prints nothing readable: each finished shard prints a line."""
+    from dask.distributed import Client, LocalCluster
+
+    def fake_shard(configs, data, checkpoints, arch, stack, engine):  # no training: the progress is under test
+        return np.zeros((len(configs), 3), np.float32), pd.DataFrame({"modeldir": configs["modeldir"], "step": 0})
+
+    monkeypatch.setattr(generate, "_train_shard", fake_shard)
+    spec = generate.ZooSpec(dataset="fashion_mnist", nets=5, checkpoints=(0,), shard_size=2)
+    configs = pd.DataFrame({"modeldir": [f"run{i}" for i in range(5)]})
+    todo = [(np.array([0, 1]), "a"), (np.array([2, 3]), "b"), (np.array([4]), "c")]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        generate._run_shards(client, spec, configs, None, todo, tmp_path, "fashion_mnist", progress=True)
+        lines = capsys.readouterr().out.splitlines()
+        assert len(lines) == 3 and all(line.startswith("fashion_mnist: ") and line.endswith(" s") for line in lines)
+        done = [int(line.split()[1]) for line in lines]  # nets done so far, whichever shard finished first
+        assert done == sorted(done) and done[-1] == 5
+        assert [line.split(", ")[1] for line in lines] == [f"shard {k} of 3 of this session" for k in (1, 2, 3)]
+        generate._run_shards(client, spec, configs, None, todo[:1], tmp_path, "fashion_mnist", progress=False)
+        assert capsys.readouterr().out == ""  # asked for no progress: none
+    assert len(list(tmp_path.glob("*.npz"))) == 3

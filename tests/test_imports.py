@@ -40,3 +40,32 @@ def test_no_import_cycle():
 
 def test_metrics_is_a_leaf():
     assert _imports(PACKAGE / "metrics.py") == set()
+
+
+def _closure(module: str) -> set[str]:
+    """Every zoolib module that importing `module` loads (at module level or inside its functions)."""
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        for other in _imports(PACKAGE / f"{name}.py") - seen - {name}:
+            seen.add(other)
+            todo.append(other)
+    return seen
+
+
+def test_the_modules_at_the_start_of_the_flow_import_nothing_after_them():
+    allowed = {  # module -> what it may import: only what comes before it in the data flow
+        "files": set(), "cnn": set(), "cluster": set(),
+        "hparams": {"cnn"},  # the paper's Table 1 and the columns of a run's config
+        "train": {"cnn", "hparams"},  # trains nets from configs, writes the checkpoint rows
+        "profiles": {"data", "files", "hparams"},  # what a profile means; its preset is checked by predictors
+    }
+    for module, before in allowed.items():
+        assert _imports(PACKAGE / f"{module}.py") <= before, f"{module} imports {_imports(PACKAGE / f'{module}.py') - before}"
+
+
+def test_reading_zoos_and_results_does_not_load_the_generator():
+    for module in ("zoo", "experiments", "evaluation", "book_zoos", "release"):
+        assert "generate" not in _closure(module), module
+    users = {path.stem for path in PACKAGE.glob("*.py") if "cluster" in _imports(path)}
+    assert {"generate", "experiments"} <= users  # one Dask engine, in a module of its own

@@ -55,3 +55,60 @@ def test_r2_and_bootstrap_of_constant_targets_are_undefined_not_huge():
 
     assert math.isnan(r2([0.1, 0.1, 0.1], [0.2, 0.3, 0.2]))  # np.var of these is 1e-34, not 0
     assert all(math.isnan(v) for v in bootstrap_ci([0.1, 0.2, 0.3], [0.5, 0.5, 0.5], "kendall_tau", 20))
+
+
+def test_resamples_are_seeded_row_indices():
+    from zoolib.metrics import resamples
+
+    indices = resamples(10, 50, seed=3)
+    assert indices.shape == (50, 10) and indices.min() >= 0 and indices.max() <= 9
+    np.testing.assert_array_equal(indices, resamples(10, 50, seed=3))
+    assert (indices != resamples(10, 50, seed=4)).any() and resamples(0, 5).shape == (5, 0)
+
+
+def test_a_paired_difference_is_decided_where_the_two_separate_intervals_overlap():
+    from zoolib.metrics import bootstrap_values, paired_difference, percentile_interval, resamples
+
+    rng = np.random.default_rng(0)
+    y = rng.uniform(0.1, 0.9, 60)
+    shared = rng.normal(0, 0.12, 60)  # both predictors err alike on the same nets
+    a, b = y + shared + rng.normal(0, 0.01, 60), y + shared + rng.normal(0, 0.1, 60)
+    for metric, function in (("r2", r2), ("kendall_tau", kendall_tau)):
+        value, low, high = paired_difference(y, a, b, metric, n_resamples=200, seed=1)
+        assert value == pytest.approx(function(y, a) - function(y, b)) and low < value < high
+        unpaired = (bootstrap_values(y, a, metric, resamples(60, 200, seed=1))
+                    - bootstrap_values(y, b, metric, resamples(60, 200, seed=2)))
+        unpaired_low, unpaired_high = percentile_interval(unpaired)
+        assert high - low < 0.8 * (unpaired_high - unpaired_low)  # the shared errors cancel on shared resamples
+    value, low, high = paired_difference(y, a, b, "r2", n_resamples=200, seed=1)
+    (a_low, _), (_, b_high) = (bootstrap_ci(y, p, "r2", n_resamples=200, seed=1) for p in (a, b))
+    assert a_low < b_high and low > 0  # overlapping intervals, a difference above 0
+    assert paired_difference(y, a, b, "r2", 200, seed=1) == (value, low, high)  # seeded
+
+
+def test_median_over_pairs_resamples_each_test_group_once():
+    from zoolib.metrics import bootstrap_values, median_over_pairs, percentile_interval, resamples
+
+    rng = np.random.default_rng(0)
+    y = rng.uniform(size=30)
+    p = y + rng.normal(0, 0.5, 30)
+    (median, low, high), p_values = median_over_pairs([("g", y, p)] * 3, "kendall_tau", 100, seed=5)
+    # three pairs of one group share each resample, so the median of the three is the pair's own value
+    assert median == pytest.approx(kendall_tau(y, p))
+    assert (low, high) == percentile_interval(bootstrap_values(y, p, "kendall_tau", resamples(30, 100, 5)))
+    assert p_values[0] == p_values[1] == p_values[2]
+    (_, low_apart, high_apart), apart = median_over_pairs([(g, y, p) for g in "xyz"], "kendall_tau", 100, seed=5)
+    assert high_apart - low_apart < high - low and len(set(apart)) > 1  # three groups: three resample sets
+
+
+def test_median_over_pairs_p_values_are_one_sided_bootstrap_tails():
+    from zoolib.metrics import median_over_pairs
+
+    rng = np.random.default_rng(1)
+    y = rng.uniform(size=40)
+    close = y + rng.normal(0, 0.01, 40)
+    pairs = [("g", y, close), ("g", y, -y), ("g", y, np.full(40, 0.5))]
+    (median, _, _), p_values = median_over_pairs(pairs, "kendall_tau", 99, seed=0)
+    assert p_values[0] == pytest.approx(1 / 100)  # tau > 0 in every resample: the smallest p-value, 1 / (R + 1)
+    assert p_values[1] == pytest.approx(1.0) and np.isnan(p_values[2])  # tau = -1 everywhere; undefined
+    assert median == pytest.approx((kendall_tau(y, close) - 1) / 2)  # the median of the two defined taus

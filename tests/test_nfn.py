@@ -1,6 +1,7 @@
 """The NFN benchmark: split members against NFN's own loading procedure (reimplemented here as their
 code reads), StatNN's statistics, StatNN and GBM end to end, the PyTorch-layout loader and the commands."""
 
+import hashlib
 import random
 import sys
 import types
@@ -25,11 +26,15 @@ def write_split_file(path, n_rows: int, seed: int = 0):
     return path
 
 
-def released_zoo_with_split_file(tmp_path, dataset: str = "cifar10", n_runs: int = 60):
-    """A released-style zoo (steps up to 86, one run stopped early) and its split file beside it."""
+def released_zoo_with_split_file(tmp_path, dataset: str = "cifar10", n_runs: int = 60, monkeypatch=None):
+    """A released-style zoo (steps up to 86, one run stopped early) and its split file beside it; with
+    `monkeypatch`, that file's sha256 stands in for the published one (else it is a user-supplied split)."""
     _, metrics = write_released_style_zoo(tmp_path / dataset, n_runs=n_runs, stopped_early=3)
     metrics.assign(**{"config.dataset": dataset}).to_csv(tmp_path / dataset / "metrics.csv.gz")
-    write_split_file(tmp_path / SPLIT_FILES[dataset][0], len(metrics))
+    split_file = write_split_file(tmp_path / SPLIT_FILES[dataset][0], len(metrics))
+    if monkeypatch is not None:
+        data = split_file.read_bytes()
+        monkeypatch.setitem(SPLIT_FILES, dataset, (split_file.name, len(data), hashlib.sha256(data).hexdigest()))
     return read_zoo(tmp_path / dataset)
 
 
@@ -69,9 +74,9 @@ def nfn_loader_rows(zoo_dir, split_file, mode, activation=None, rule=None) -> np
 
 
 @pytest.mark.parametrize("dataset", list(SPLIT_FILES))
-def test_a_split_file_beside_the_zoo_gives_nfns_members_in_nfns_order(tmp_path, dataset):
-    split = nfn.nfn_split(released_zoo_with_split_file(tmp_path, dataset))
-    assert split.benchmark and split.source == SPLIT_FILES[dataset][0]
+def test_a_split_file_beside_the_zoo_gives_nfns_members_in_nfns_order(tmp_path, monkeypatch, dataset):
+    split = nfn.nfn_split(released_zoo_with_split_file(tmp_path, dataset, monkeypatch=monkeypatch))
+    assert split.benchmark and split.source == SPLIT_FILES[dataset][0] and split.kind == "the NFN benchmark split"
     for part in nfn.PARTS:
         expected = nfn_loader_rows(tmp_path / dataset, tmp_path / SPLIT_FILES[dataset][0], part)
         np.testing.assert_array_equal(split.parts[part], expected)
@@ -110,6 +115,38 @@ def test_a_split_file_of_another_zoo_is_refused(tmp_path):
     (tmp_path / "bad.csv").write_text("3\n0\n1\n")
     with pytest.raises(ValueError, match="not an NFN split file"):
         nfn.nfn_split(zoo, tmp_path / "bad.csv")
+
+
+def test_only_the_published_split_file_is_the_benchmark(tmp_path, capsys, monkeypatch):
+    zoo = released_zoo_with_split_file(tmp_path, "cifar10")  # the right length, but not the published bytes
+    split = nfn.nfn_split(zoo)
+    assert not split.benchmark and split.kind == "a user-supplied split"
+    assert split.label().startswith("a user-supplied split, NOT the NFN benchmark split (cifar10_split.csv)")
+    assert main(["nfn", "split", str(zoo.path), "--out", str(tmp_path / "s.csv")]) == 0
+    assert "a user-supplied split" in capsys.readouterr().out
+    other = write_split_file(tmp_path / "fashion.csv", len(zoo), seed=1)  # published for another dataset
+    data = other.read_bytes()
+    monkeypatch.setitem(SPLIT_FILES, "fashion_mnist", (other.name, len(data), hashlib.sha256(data).hexdigest()))
+    assert nfn.nfn_split(zoo, other).kind == "a user-supplied split"
+
+
+def test_nfn_commands_warn_when_the_final_epoch_is_not_86(tmp_path, capsys):
+    zoo = generated_zoo(tmp_path, n_runs=20)
+    assert main(["nfn", "split", str(zoo.path), "--out", str(tmp_path / "s.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "final checkpoint is epoch 2, not 86" in err and "except with --split-file" in err
+    assert main(["nfn", "export", str(zoo.path), "--part", "val", "--out", str(tmp_path / "v.npz")]) == 0
+    assert "not 86" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"", bytes(range(256)) * 8], ids=["empty", "binary"])
+def test_a_split_file_that_is_not_one_is_refused_naming_it(tmp_path, capsys, content):
+    zoo = released_zoo_with_split_file(tmp_path, "cifar10")
+    (tmp_path / "bad.csv").write_bytes(content)
+    assert main(["nfn", "split", str(zoo.path), "--split-file", str(tmp_path / "bad.csv"),
+                 "--out", str(tmp_path / "s.csv")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'bad.csv'}: not an NFN split file" in err and "Traceback" not in err
 
 
 def test_a_split_file_on_a_zoo_without_step_86_says_so(tmp_path):
@@ -192,6 +229,10 @@ def test_statnn_and_gbm_run_end_to_end_on_a_generated_zoo(tmp_path):
     assert (table["tau_ceiling"] == tau_ceiling(y_test)).all()
     assert table["kendall_tau"].iloc[1] > 0.5  # the GBM finds the accuracy in the statistics
     assert table["chosen"].iloc[0].startswith("epoch ") and "val tau" in table["chosen"].iloc[1]
+    shown = nfn.readable(table)
+    assert shown.index.tolist() == ["StatNN (ours)", "GBM (ours)"]  # the page shows no row numbers 0, 1
+    with pd.option_context("display.max_colwidth", 50):  # pandas' default: a longer cell is cut with "..."
+        assert "..." not in shown.to_html()
 
 
 def test_the_verdict_is_decided_from_the_intervals():
@@ -280,8 +321,8 @@ def test_torch_dataset_gives_nfns_items(tmp_path, monkeypatch):
     np.testing.assert_array_equal(np.asarray(weights[3])[0], data.weights[3][1])
 
 
-def test_nfn_commands_write_the_split_and_a_part_in_torch_layout(tmp_path, capsys):
-    released_zoo_with_split_file(tmp_path, "cifar10")
+def test_nfn_commands_write_the_split_and_a_part_in_torch_layout(tmp_path, capsys, monkeypatch):
+    released_zoo_with_split_file(tmp_path, "cifar10", monkeypatch=monkeypatch)
     zoo_dir = str(tmp_path / "cifar10")
     assert main(["nfn", "split", zoo_dir, "--out", str(tmp_path / "split.csv")]) == 0
     assert "NFN benchmark split (cifar10_split.csv)" in capsys.readouterr().out

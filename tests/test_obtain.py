@@ -17,12 +17,22 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.zoo_fixtures import learnable_zoo
-from zoolib import obtain
+from zoolib import obtain, profiles
 from zoolib.generate import trained_images
-from zoolib.profiles import collections, zoo_dir
-from zoolib.zoo import SYNTHETIC_SOURCE, read_metrics
+from zoolib.zoo import SYNTHETIC_SOURCE, read_generation, read_metrics
 
 PAGE = Path(__file__).resolve().parents[1] / "book" / "get_the_zoo.py"
+RELEASED, PAPER = profiles.downloaded(), profiles.paper_protocol()
+
+
+def collections(name: str) -> tuple[str, ...]:
+    return profiles.resolve(name).collections
+
+
+def zoo_dir(name: str, collection: str) -> Path:
+    return profiles.resolve(name).zoo_dir(collection)
+
+
 LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost", "0.0.0.0", "::", "", socket.gethostname())  # this machine
 
 # Installed in every Python process of a page run (kernel, Dask workers) through PYTHONPATH: a connection
@@ -128,8 +138,8 @@ def test_the_page_on_the_released_profile_names_what_is_missing_without_the_netw
 
 
 def test_released_switch_off_reports_per_dataset_and_touches_nothing(data, no_network):
-    table = obtain.obtain("released")
-    assert list(table["collection"]) == collections("released")
+    table = obtain.obtain(RELEASED)
+    assert list(table["collection"]) == list(RELEASED.collections)
     assert set(table["status"]) == {"missing"} and len(obtain.missing(table)) == 4
     assert all(f"zoolib zoo download {d}" in cmd for d, cmd in zip(table["collection"], table["to get it"]))
     assert "mnist: missing" in obtain.report(table)
@@ -139,9 +149,9 @@ def test_released_switch_off_reports_per_dataset_and_touches_nothing(data, no_ne
 def test_released_switch_on_downloads_what_is_missing_once(data, no_network, monkeypatch):
     fetched = []
 
-    def download_zoo(dataset):
+    def download_zoo(dataset, dest):
         fetched.append(dataset)
-        learnable_zoo(zoo_dir("released", dataset), n_runs=6, steps=(0, 86), dataset=dataset)
+        learnable_zoo(dest, n_runs=6, steps=(0, 86), dataset=dataset)
 
     def download_split_file(dataset, zoo):
         fetched.append(f"{dataset} split")
@@ -153,12 +163,12 @@ def test_released_switch_on_downloads_what_is_missing_once(data, no_network, mon
     monkeypatch.setattr(obtain, "split_file_problem", lambda path, size, sha256: None)
     learnable_zoo(zoo_dir("released", "cifar10"), n_runs=6, steps=(0, 86), dataset="cifar10")  # zoo here, no split file
 
-    table = obtain.obtain("released", download=True).set_index("collection")
+    table = obtain.obtain(RELEASED, download=True).set_index("collection")
     assert fetched == ["mnist", "mnist split", "fashion_mnist", "fashion_mnist split", "cifar10", "cifar10 split",
                        "svhn_cropped", "svhn_cropped split"]
     assert set(table["status"]) == {"downloaded"} and table["seconds"].notna().all()
     assert table.loc["mnist", "nets"] == 6 and table.loc["mnist", "epochs"] == 86
-    again = obtain.obtain("released", download=True)
+    again = obtain.obtain(RELEASED, download=True)
     assert set(again["status"]) == {"reused"} and len(fetched) == 8  # nothing fetched twice
     assert no_network == []
 
@@ -166,7 +176,7 @@ def test_released_switch_on_downloads_what_is_missing_once(data, no_network, mon
 def test_a_released_zoo_without_its_split_file_says_how_to_get_it(data, monkeypatch):
     monkeypatch.setattr(obtain, "check_release", lambda path, dataset: None)
     learnable_zoo(zoo_dir("released", "svhn_cropped"), n_runs=6, steps=(0, 86), dataset="svhn_cropped")
-    row = obtain.obtain("released").set_index("collection").loc["svhn_cropped"]
+    row = obtain.obtain(RELEASED).set_index("collection").loc["svhn_cropped"]
     assert row["status"] == "reused" and "no NFN split file" in row["check"]
     assert "zoolib zoo download svhn_cropped" in row["to get it"]
 
@@ -176,7 +186,7 @@ def test_a_synthetic_released_size_zoo_is_not_called_the_released_zoo(data, monk
     learnable_zoo(zoo_dir("released", "cifar10"), n_runs=6, steps=(0, 86), dataset="cifar10")
     (zoo_dir("released", "cifar10") / "generation.json").write_text('{"synthetic": true}')
     learnable_zoo(zoo_dir("released", "mnist"), n_runs=6, steps=(0, 86), dataset="mnist")
-    table = obtain.obtain("released").set_index("collection")
+    table = obtain.obtain(RELEASED).set_index("collection")
     assert table.loc["cifar10", "source"] == SYNTHETIC_SOURCE
     assert table.loc["mnist", "source"].startswith("released Small CNN Zoo")
 
@@ -193,15 +203,17 @@ def test_paper_without_a_scheduler_is_planned_from_the_measured_rate(data, no_ne
     info = {"spec": {"dataset": "fashion_mnist", "arch_name": "cnn", "checkpoints": [0, 1, 20], "nets": 40},
             "train_images": 60_000, "seconds_last_session": 200.0}
     (made / "generation.json").write_text(json.dumps(info))
-    rate = trained_images(info, read_metrics(made / "metrics.csv.gz").drop_duplicates("modeldir")) / 200.0
+    runs = read_metrics(made / "metrics.csv.gz").drop_duplicates("modeldir")
+    rate = trained_images(read_generation(made), runs) / 200.0
 
     assert obtain.measured_rate() == (pytest.approx(rate), str(made))
-    table = obtain.obtain("paper")
-    assert set(table["status"]) == {"planned"} and not (data / "zoos" / "paper").exists()
+    table = obtain.obtain(PAPER)
+    assert set(table["status"]) == {"planned"} and not PAPER.zoo_dir("mnist").parent.exists()
     assert all("SCHEDULER=" in cmd for cmd in table["to get it"])
-    plan = obtain.plan("paper").set_index("collection")
-    assert plan.loc["fashion_mnist", "nets"] == 30_000 and plan.loc["fashion_mnist", "epochs"] == 86
-    images = 30_000 * 86 * (0.1 + 0.25 + 0.5 + 1.0) / 4 * 60_000
+    plan = obtain.plan(PAPER).set_index("collection")
+    schedule = PAPER.schedule("fashion_mnist")
+    assert plan.loc["fashion_mnist", "nets"] == schedule.nets and plan.loc["fashion_mnist", "epochs"] == schedule.epochs
+    images = schedule.nets * schedule.epochs * (0.1 + 0.25 + 0.5 + 1.0) / 4 * 60_000
     assert plan.loc["fashion_mnist", "projected hours"] == round(images / rate / 3600, 1)
     assert plan.loc["cifar10", "image-epochs"] > plan.loc["fashion_mnist", "image-epochs"] * 50 / 60  # 32x32 images
     assert no_network == []
@@ -209,4 +221,22 @@ def test_paper_without_a_scheduler_is_planned_from_the_measured_rate(data, no_ne
 
 def test_paper_plan_without_any_generated_zoo_says_how_to_measure(data):
     assert obtain.measured_rate() is None
-    assert "generate the mini zoos first" in obtain.obtain("paper").loc[0, "to get it"]
+    assert "generate the mini zoos first" in obtain.obtain(PAPER).loc[0, "to get it"]
+
+
+def test_a_plan_at_a_given_rate_and_specs_made_once_per_collection(data, monkeypatch):
+    made = []
+    real = obtain.collection_specs
+
+    def counted(profile, collection, *args, **kwargs):
+        made.append(collection)
+        return real(profile, collection, *args, **kwargs)
+
+    monkeypatch.setattr(obtain, "collection_specs", counted)
+    obtain.obtain(PAPER)
+    assert sorted(made) == sorted(PAPER.collections)  # once each, for the check and the plan together
+    slow, fast = obtain.plan(PAPER, rate=(1_000.0, "here")), obtain.plan(PAPER, rate=(2_000.0, "there"))
+    assert (slow["projected hours"] / fast["projected hours"]).round(1).eq(2.0).all()
+    assert set(fast["measured on"]) == {"there"}
+    with pytest.raises(ValueError, match="downloaded, not generated"):
+        obtain.plan(RELEASED)

@@ -181,3 +181,19 @@ def test_learning_curve_has_log_x_intervals_and_the_paper_mark():
     segments = bars.lines[2][0].get_segments()
     assert [tuple(seg[:, 1]) for seg in segments] == [(0.3, 0.6)] * 3
     assert fig._suptitle.get_text() == "tiny zoo, Fashion-MNIST"
+
+
+def test_first_layer_filters_draws_every_filter_of_each_net_on_its_own_symmetric_scale():
+    rng = np.random.default_rng(0)
+    kernels = {"best net": rng.normal(0, 0.3, (3, 3, 1, 16)), "worst net": rng.normal(0, 0.01, (3, 3, 1, 16))}
+    fig = plots.first_layer_filters(kernels, title="tiny zoo, Fashion-MNIST, 24 nets, 2 epochs")
+    assert fig._suptitle.get_text() == "tiny zoo, Fashion-MNIST, 24 nets, 2 epochs"
+    assert [block._suptitle.get_text() for block in fig.subfigs] == list(kernels)
+    for block, kernel in zip(fig.subfigs, kernels.values()):
+        images = [ax.images[0] for ax in block.axes if ax.images]
+        assert len(images) == 16 and [ax.get_title() for ax in block.axes if ax.images] == [str(i) for i in range(1, 17)]
+        np.testing.assert_array_equal(images[4].get_array(), kernel[:, :, 0, 4])
+        low, high = images[0].get_clim()
+        assert low == -high == -np.abs(kernel).max()  # the net's own scale, symmetric about 0
+    with pytest.raises(ValueError, match="expected a conv kernel"):
+        plots.first_layer_filters({"mlp": rng.normal(size=(784, 32))})

@@ -9,8 +9,10 @@ concurrent generations run real processes.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -80,6 +82,14 @@ def _empty_zoo(zoo: Path):
     pd.read_csv(zoo / "metrics.csv.gz", index_col=0).iloc[:0].to_csv(zoo / "metrics.csv.gz")
 
 
+def _duplicate_row(zoo: Path, row: int) -> None:
+    """Row `row` of metrics.csv.gz twice (and its weights row), as a careless merge leaves it."""
+    metrics = pd.read_csv(zoo / "metrics.csv.gz", index_col=0)
+    pd.concat([metrics, metrics.iloc[[row]]], ignore_index=True).to_csv(zoo / "metrics.csv.gz")
+    weights = np.load(zoo / "weights.npy")
+    np.save(zoo / "weights.npy", np.concatenate([weights, weights[[row]]]))
+
+
 def _truncate(name: str, keep: int):
     return lambda zoo: (zoo / name).write_bytes((zoo / name).read_bytes()[:keep])
 
@@ -108,6 +118,12 @@ DAMAGED_ZOOS = {  # id: (damage, file named, words of the message)
     "bias and kernel names swapped": (_swap_bias_and_kernel_names, "layout.csv", "bias"),
     "kernel shape permuted": (_edit_csv("layout.csv", "shape", 1, "(16, 1, 3, 3)"), "layout.csv", "last dimension"),
     "empty zoo": (_empty_zoo, "", "no nets"),
+    "accuracy NaN": (_edit_csv("metrics.csv.gz", "test_accuracy", 3, np.nan), "metrics.csv.gz",
+                     "test_accuracy holds 'nan'"),
+    "a run's row twice": (lambda z: _duplicate_row(z, 4), "metrics.csv.gz", "2 rows at epoch"),
+    "blank modeldir": (_edit_csv("metrics.csv.gz", "modeldir", 2, " "), "metrics.csv.gz", "modeldir is empty in row 2"),
+    "config text": (_edit_csv("metrics.csv.gz", "config.learning_rate", 1, "oops"), "metrics.csv.gz",
+                    "config.learning_rate holds 'oops'"),
 }
 
 
@@ -158,6 +174,12 @@ BAD_FLAGS = {  # id: (command line, what the message names)
     "features --out under a file": ("features {zoo} --out {tmp}/notes.csv/f.csv", "notes.csv"),
     "features --out an existing file": ("features {zoo} --out {tmp}/notes.csv", "--force"),
     "features --out no extension": ("features {zoo} --out {tmp}/f.txt", "--out"),
+    "features --out inside the zoo it reads, --force or not": ("features {zoo} --out {zoo}/metrics.csv.gz --force",
+                                                              "inside"),
+    "nfn split --out inside the zoo": ("nfn split {zoo} --out {zoo}/s.csv --force", "inside"),
+    "nfn split --out a folder": ("nfn split {zoo} --out {tmp}/folder.csv --force", "folder.csv: is a folder"),
+    "nfn export --out a folder": ("nfn export {zoo} --part val --out {tmp}/folder.npz --force", "folder.npz: is a folder"),
+    "verify --integrity of no folder": ("zoo verify --integrity {tmp}/nowhere", "nowhere: no such zoo folder"),
     "layout --input-size 0": ("layout --input-size 0", "--input-size"),
     "download --sha256 not hex": ("zoo download mnist --sha256 xyz", "--sha256"),
     "download --dest for two": ("zoo download mnist cifar10 --dest {tmp}/d", "--dest"),
@@ -169,6 +191,8 @@ def test_a_bad_flag_is_refused_naming_it(tmp_path, capsys, command, flag):
     zoo = tmp_path / "zoo"
     write_released_style_zoo(zoo, n_runs=4, stopped_early=0)
     (tmp_path / "notes.csv").write_text("mine")
+    (tmp_path / "folder.csv").mkdir()
+    (tmp_path / "folder.npz").mkdir()
     before = snapshot(tmp_path)
     refused(command.format(zoo=zoo, tmp=tmp_path), capsys, flag)
     assert snapshot(tmp_path) == before
@@ -323,6 +347,91 @@ def test_verify_fails_when_no_net_could_be_checked(tmp_path, capsys, monkeypatch
     assert snapshot(tmp_path) == before
 
 
+def _test_set_of(monkeypatch, n_images: int) -> None:
+    """`zoo verify` evaluates on `n_images` blank MNIST images (no dataset needed)."""
+    from zoolib import verify
+    from zoolib.data import Dataset
+
+    images, labels = np.zeros((n_images, 28, 28, 1), np.float32), np.zeros(n_images, np.int64)
+    monkeypatch.setattr(verify, "load_test_set", lambda zoo, allow, test_images=None: (
+        Dataset("mnist", images, labels, images[:test_images], labels[:test_images], "fixture"), None))
+
+
+@pytest.mark.parametrize("flags, n_images, words, code", [
+    ("--n 4 --test-images 1", 10, ["--tolerance 1", "1 test images", "could not fail"], 2),
+    ("--n 4 --tolerance 10", 10, ["--tolerance 10", "could not fail"], 2),
+    ("--n 4 --tolerance 6", 10, ["cannot tell", "--tolerance"], 1),  # recorded 0.5: any accuracy is within 5 images
+], ids=["one test image", "a tolerance of the whole test set", "no net could fail"])
+def test_verify_that_could_not_fail_is_never_ok(tmp_path, capsys, monkeypatch, flags, n_images, words, code):
+    zoo = tmp_path / "zoo"
+    write_released_style_zoo(zoo, n_runs=4)
+    _edit_metrics(lambda m: m.__setitem__("test_accuracy", 0.5))(zoo)  # every recorded accuracy wrong
+    _test_set_of(monkeypatch, n_images)
+    before = snapshot(tmp_path)
+    err = refused(f"zoo verify {zoo} {flags}", capsys, words, code=code)
+    assert "OK" not in err + capsys.readouterr().out
+    assert snapshot(tmp_path) == before
+
+
+def test_verify_refuses_other_test_images_than_the_recorded_ones(tmp_path, capsys):
+    zoo = tmp_path / "zoo"
+    write_released_style_zoo(zoo, n_runs=2)
+    spec = {"dataset": "mnist", "nets": 2, "checkpoints": [0, 1], "test_images": 200}
+    (zoo / "generation.json").write_text(json.dumps({"spec": spec, "test_images": 200}))
+    before = snapshot(tmp_path)
+    refused(f"zoo verify {zoo} --test-images 1", capsys, ["--test-images 1", str(zoo / "generation.json"), "200"])
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("text", ["[]", '{"spec": null}', '{"spec": {"dataset": "mnist"}}', '"spec"'])
+@pytest.mark.parametrize("command", ["zoo verify {zoo}", "zoo generate --profile tiny --dataset mnist --out {zoo}"])
+def test_a_generation_json_of_the_wrong_shape_is_named(tmp_path, capsys, text, command):
+    zoo = tmp_path / "zoo"
+    write_released_style_zoo(zoo, n_runs=2)
+    (zoo / "generation.json").write_text(text)
+    before = snapshot(tmp_path)
+    refused(command.format(zoo=zoo), capsys, [str(zoo / "generation.json"), "not as zoolib writes it"
+                                              if text.startswith("{") else "expected an object"])
+    assert snapshot(tmp_path) == before
+
+
+def test_ctrl_c_ends_with_one_line_and_exit_130(tmp_path, capsys, monkeypatch):
+    from zoolib import features
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    zoo = tmp_path / "zoo"
+    write_released_style_zoo(zoo, n_runs=2)
+    monkeypatch.setattr(features, "compute_features", interrupted)
+    before = snapshot(tmp_path)
+    assert main(["features", str(zoo), "--out", str(tmp_path / "f.csv")]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "zoolib: interrupted" in err and "Traceback" not in err
+    assert snapshot(tmp_path) == before
+
+
+def test_a_full_disk_names_the_file_and_what_to_do(tmp_path, capsys, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    zoo = tmp_path / "zoo"
+    write_released_style_zoo(zoo, n_runs=2)
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    before = snapshot(tmp_path)
+    refused(f"features {zoo} --out {tmp_path}/f.csv", capsys, [f"{tmp_path}/f.csv: No space left", "free space"])
+    assert snapshot(tmp_path) == before
+
+
+def test_a_failed_data_download_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ZOOLIB_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("ZOOLIB_DATASET_MIRROR", "http://127.0.0.1:9/")
+    (tmp_path / "data" / "datasets").mkdir(parents=True)
+    before = snapshot(tmp_path)
+    refused("data download svhn_cropped", capsys, "127.0.0.1:9")
+    assert snapshot(tmp_path) == before
+
+
 def test_verify_names_a_dataset_that_is_not_on_this_machine(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ZOOLIB_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("ZOOLIB_DATASET_MIRROR", "http://127.0.0.1:9/")
@@ -341,7 +450,9 @@ def test_verify_names_a_dataset_that_is_not_on_this_machine(tmp_path, capsys, mo
     (lambda z: (z / "metrics.csv.gz").write_bytes(b""), "metrics.csv.gz", 1),
     (lambda z: (z / MANIFEST_FILE).unlink(), MANIFEST_FILE, 2),
     (lambda z: (z / MANIFEST_FILE).write_text("{}"), MANIFEST_FILE, 2),
-], ids=["a changed byte", "a missing file", "an emptied file", "no manifest", "a damaged manifest"])
+    (lambda z: (z / MANIFEST_FILE).write_text('{"files": {}}'), MANIFEST_FILE, 2),
+], ids=["a changed byte", "a missing file", "an emptied file", "no manifest", "a damaged manifest",
+        "a manifest of no files"])
 def test_integrity_names_the_file_that_changed(tmp_path, capsys, change, words, code):
     from tests.zoo_fixtures import learnable_zoo
 
@@ -442,3 +553,40 @@ def test_a_second_generate_of_the_same_zoo_is_refused_naming_the_first(tmp_path,
             os.killpg(first.pid, signal.SIGKILL)
     assert read_zoo(out).runs.nunique() == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "zoo"]  # the lock file is gone
+
+
+@pytest.mark.parametrize("name", ["link", "."], ids=["a symlink to the folder", "'.' inside it"])
+def test_the_generation_lock_is_taken_on_the_resolved_out(tmp_path, capsys, monkeypatch, name):
+    import fcntl
+
+    real = tmp_path / "zoos" / "real"
+    real.mkdir(parents=True)
+    (tmp_path / "zoos" / "link").symlink_to(real)
+    monkeypatch.chdir(real)
+    with open(real.parent / ".real.lock", "a+") as held:  # another generation of the same folder holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("4242\n")
+        held.flush()
+        out = tmp_path / "zoos" / "link" if name == "link" else Path(".")
+        refused(f"zoo generate --profile tiny --dataset fashion_mnist --out {out}", capsys,
+                [f"{real}: another `zoolib zoo generate` (pid 4242)"])
+    assert list(real.iterdir()) == []
+
+
+def test_a_page_run_as_a_plain_script_generates_on_the_local_cluster(tmp_path):
+    """`python page.py` (not Jupyter, not the book build): Dask spawns its workers, which must not run
+    the page again (they did: "bootstrapping phase", "Nanny failed to start")."""
+    page = tmp_path / "page.py"
+    page.write_text(
+        "# %% [markdown]\n# A page that has to generate its zoo (the tiny MNIST collection, 2 nets).\n\n# %%\n"
+        "from zoolib.cli import main\n\n"
+        "print('page ran', flush=True)\n"
+        "assert main(['zoo', 'generate', '--profile', 'tiny', '--dataset', 'mnist', '--nets', '2',\n"
+        "             '--shard-size', '1', '--workers', '1']) == 0\n"
+    )
+    env = {**os.environ, "ZOOLIB_DATA": str(tmp_path / "data"), "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, str(page)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("page ran") == 1 and "bootstrapping phase" not in result.stderr
+    assert read_zoo(tmp_path / "data" / "zoos" / "tiny" / "mnist").runs.nunique() == 2

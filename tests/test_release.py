@@ -90,6 +90,23 @@ def test_a_truncated_download_keeps_the_part_file_only_and_resumes_later(tmp_pat
     assert read_zoo(dest).weights.shape == (N_ROWS, 4970) and not part.exists()
 
 
+def test_a_full_disk_while_downloading_deletes_the_part_and_says_to_make_room(tmp_path, serve, archive, monkeypatch):
+    class FullDisk(io.BytesIO):
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+
+    real_open = open
+    monkeypatch.setattr(release, "open", lambda path, mode="r", *a, **k: FullDisk() if "b" in mode and mode[0] in "aw"
+                        else real_open(path, mode, *a, **k), raising=False)
+    server = serve({"mnist.tar.xz": archive})
+    (tmp_path / "mnist.tar.xz.part").write_bytes(archive[:100])  # an earlier, interrupted download
+    with pytest.raises(DownloadError, match=r"mnist.tar.xz.part: No space left on device .*deleted.*make room for "
+                                            rf"{len(archive)} bytes") as caught:
+        download_zoo("mnist", tmp_path / "mnist", base_url=server.url, expected_rows=N_ROWS)
+    assert "resume" not in str(caught.value) and len(server.ranges) == 1  # not retried: the disk, not the network
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_a_full_disk_while_extracting_keeps_the_complete_download(tmp_path, serve, archive, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")

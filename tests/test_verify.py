@@ -133,11 +133,14 @@ def test_the_test_set_follows_generation_json_of_a_generated_zoo(trained_zoo, da
     monkeypatch.setattr("zoolib.data.load_dataset", lambda name, allow_mnist_subset=False: asked.append("files") or data)
     made = tmp_path / "mnist"
     shutil.copytree(trained_zoo.path, made)
-    info = {"spec": {"test_images": 100, "mnist_subset": True}, "data_source": "random test fixture"}
+    spec = {"dataset": "mnist", "nets": 3, "checkpoints": [0, 1], "test_images": 100, "mnist_subset": True}
+    info = {"spec": spec, "data_source": "random test fixture"}
     (made / "generation.json").write_text(json.dumps(info))
     test_set, warning = load_test_set(read_zoo(made))
     assert len(test_set.y_test) == 100 and asked == ["subset"] and warning is None  # trained on the subset
-    assert len(load_test_set(read_zoo(made), test_images=50)[0].y_test) == 50
+    assert len(load_test_set(read_zoo(made), test_images=100)[0].y_test) == 100
+    with pytest.raises(ValueError, match="measured on the first 100 test images"):  # other images tell nothing
+        load_test_set(read_zoo(made), test_images=50)
     subset = {**info, "data_source": "random test fixture, first 5120/100 images"}  # a tiny profile's record
     (made / "generation.json").write_text(json.dumps(subset))
     assert load_test_set(read_zoo(made))[1] is None  # same files, other cut: no warning

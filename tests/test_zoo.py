@@ -1,4 +1,5 @@
 import gzip
+import json
 
 import numpy as np
 import pandas as pd
@@ -160,3 +161,23 @@ def test_read_rows_gathers_rows_and_hands_back_the_mapped_pages(tmp_path):
     weights = np.load(path, mmap_mode="r")
     read_rows(weights, np.arange(0, 3000, 3), chunk_rows=256)
     assert _resident_kib(path) < 2048  # without the page drops all 12 MiB stay resident
+
+
+def test_generation_json_is_read_typed_once(tmp_path):
+    from zoolib.zoo import read_generation
+
+    assert read_generation(tmp_path) is None  # none: downloaded or written by hand
+    spec = {"dataset": "mnist", "nets": 3, "checkpoints": [0, 1, 2], "arch_name": "cnn"}
+    (tmp_path / "generation.json").write_text(json.dumps(
+        {"spec": spec, "data_source": "files", "train_images": 1100, "test_images": 200, "train_fractions": [0.5, 1],
+         "runs": 3, "seconds_last_session": 12.5}))
+    generation = read_generation(tmp_path)
+    assert (generation.nets, generation.epochs, generation.arch_name, generation.seconds) == (3, 2, "cnn", 12.5)
+    assert generation.train_fractions == (0.5, 1.0) and generation.trained and not generation.synthetic
+    (tmp_path / "generation.json").write_text('{"synthetic": true}')
+    assert read_generation(tmp_path).synthetic and not read_generation(tmp_path).trained
+    for text in ("[]", '{"spec": null}', '{"spec": {"dataset": "mnist", "nets": "3", "checkpoints": [2]}}',
+                 '{"spec": {"dataset": "mnist", "nets": 3, "checkpoints": [2]}, "train_images": "many"}', "{oops"):
+        (tmp_path / "generation.json").write_text(text)
+        with pytest.raises(ZooFormatError, match=str(tmp_path / "generation.json")):
+            read_generation(tmp_path)

@@ -1,11 +1,12 @@
-"""The smaller analyses behind the book's pages, each a function of zoos returning tidy frames.
+"""The smaller analyses behind the book's pages, each a function of zoos returning tidy frames or a result
+that shows itself (`readable`) and says what it concludes (`finding`, by the rules of `zoolib.claims`).
 
 - `learning_curve`: R^2 and Kendall tau against the number of training nets (how many nets the method needs);
-- `bias_ranges`: first- and final-layer bias ranges of every net (paper Figure 4), and `rank_correlation`
-  of a statistic with accuracy (Kendall tau with a bootstrap interval);
+- `bias_ranges`: first- and final-layer bias ranges of every net (paper Figure 4), `rank_correlation`
+  of a statistic with accuracy (Kendall tau with a bootstrap interval) and `bias_range_correlations`;
 - `gbm_importance`: which weight statistics a fitted GBM splits on (share of the total gain);
-- `readable_zoos` / `training_runs`: which architectures the fixed-size `wstats-arch` input can read,
-  and how many training runs each has (why a GBM may predict a constant).
+- `readable_zoos` / `architecture_table`: which architectures the fixed-size `wstats-arch` input can read,
+  and what each is (layers, parameters, nets, training nets per fit: why a GBM may predict a constant).
 They follow the protocol of `zoolib.evaluation` (runs split by seed, validation for early stopping
 and model choice, test runs scored once).
 """
@@ -13,13 +14,16 @@ and model choice, test runs scored once).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from zoolib.evaluation import checkpoint_rows, fit_and_score, fit_on_split, run_split, zoo_features
-from zoolib.features import feature_names
-from zoolib.metrics import bootstrap_ci, kendall_tau
+from zoolib import claims
+from zoolib.claims import Claim, Estimate, Finding, interval_table
+from zoolib.evaluation import checkpoint_rows, fit_and_predict, fit_on_split, paired, run_split, run_splits, zoo_features
+from zoolib.features import feature_names, layers_of
+from zoolib.metrics import bootstrap_ci, kendall_tau, score
 from zoolib.predictors import input_encoding, make_predictor
 from zoolib.zoo import Zoo, datasets_of
 
@@ -35,33 +39,86 @@ def learning_curve_sizes(n_train: int, points: int = 5, smallest: int = 8) -> li
     return sorted({int(round(n)) for n in np.geomspace(low, n_train, points)})
 
 
-def learning_curve(zoo: Zoo, predictor: str = "gbm", inputs: str = "wstats-layers:0,1,2,3",
-                   sizes: Sequence[int] | None = None, seed: int = 0, preset: str = "paper",
-                   n_bootstrap: int = 200, val_fraction: float = 0.1, test_fraction: float = 0.5) -> pd.DataFrame:
+def _curve_fit(zoo: Zoo, predictor: str, inputs: str, sizes: Sequence[int] | None, seed: int, preset: str,
+               folds: int | None, val_fraction: float, test_fraction: float) -> tuple[list[dict], pd.DataFrame]:
+    rows, _ = checkpoint_rows(zoo, "final")
+    X = zoo_features(rows, inputs, input_encoding(make_predictor(predictor)))
+    y = rows.metrics["test_accuracy"].to_numpy(float)
+    splits = [split.loc[X.index].to_numpy() for split in run_splits(zoo.metrics, folds, val_fraction, test_fraction, seed)]
+    orders = [np.flatnonzero(labels == "train")[np.random.default_rng(seed).permutation((labels == "train").sum())]
+              for labels in splits]
+    largest = min(len(order) for order in orders)
+    dataset = "+".join(datasets_of(zoo.metrics)) or None
+    out, predictions = [], []
+    for n in sizes if sizes is not None else learning_curve_sizes(largest):
+        if not 1 <= n <= largest:
+            raise ValueError(f"size {n} is outside 1..{largest} (the training runs of this zoo's splits)")
+        nested = []
+        for labels, order in zip(splits, orders):
+            subset = labels.copy()
+            subset[order[n:]] = "unused"
+            nested.append(subset)
+        p, split_sizes = fit_and_predict(lambda: make_predictor(predictor, dataset, preset, seed), X, y, nested)
+        out.append({**split_sizes, "n_train": n, "predictor": predictor, "inputs": inputs})
+        predictions.append(p.assign(n_train=n, predictor=predictor))
+    return out, pd.concat(predictions)
+
+
+@dataclass
+class LearningCurve:
+    """Per collection, predictor and number of training nets: `scores` (n_train, n_test, r2, kendall_tau with
+    intervals, ...) and `predictions` (collection, predictor, n_train, y_true, y_pred, indexed by run)."""
+
+    scores: pd.DataFrame
+    predictions: pd.DataFrame
+    n_bootstrap: int
+    seed: int
+
+    def readable(self) -> pd.DataFrame:
+        return interval_table(self.scores, ["collection", "predictor", "n_train"])
+
+    def difference(self, collection: str, predictor: str, n_a: int, n_b: int, metric: str = "r2") -> tuple[Estimate, int]:
+        """metric with n_a training nets minus metric with n_b, paired on the same test nets."""
+        p = self.predictions[(self.predictions["collection"] == collection) & (self.predictions["predictor"] == predictor)]
+        return paired(p[p["n_train"] == n_a], p[p["n_train"] == n_b], metric, self.n_bootstrap, self.seed)
+
+    def finding(self, predictor: str = "gbm") -> Finding:
+        """The more_nets claim: the largest training size beats the smallest (paired R^2 difference, per
+        collection, combined)."""
+        parts, verdicts = [], []
+        for collection, curve in self.scores[self.scores["predictor"] == predictor].groupby("collection", sort=False):
+            curve = curve.sort_values("n_train")
+            small, large = curve.iloc[0], curve.iloc[-1]
+            difference, n = self.difference(collection, predictor, int(large.n_train), int(small.n_train))
+            verdicts.append(claims.above(difference))
+            parts.append(f"{collection}: {predictor.upper()} R² {Estimate.from_row(large)} with {int(large.n_train)} "
+                         f"training nets against {Estimate.from_row(small)} with {int(small.n_train)}, "
+                         + claims.compared(difference, n, "a difference of"))
+        verdict = claims.combine(verdicts)
+        return Finding((Claim("more_nets", "; ".join(parts), verdict),),
+                       "; ".join(parts) + f". More training nets give a better {predictor.upper()} here: {verdict}. "
+                       "The distance from the last point to the star is what a larger zoo would have to close.")
+
+
+def learning_curve(zoos: dict[str, Zoo], predictors: Sequence[str] = ("gbm",), inputs: str = "wstats-layers:0,1,2,3",
+                   sizes: Sequence[int] | None = None, seed: int = 0, preset: str = "paper", n_bootstrap: int = 200,
+                   folds: int | None = None, val_fraction: float = 0.1, test_fraction: float = 0.5) -> LearningCurve:
     """Test R^2 and Kendall tau when the predictor sees only the first n training runs, for each n in `sizes`.
 
-    The split of runs is that of Table 2 (same seed): the validation and test runs are the same for
-    every n, and the training subsets are nested (the first n of one seeded shuffle of the training
-    runs). Final checkpoints. Rows: n_train, n_val, n_test, predictor, inputs, r2, kendall_tau, CIs,
-    mse, mad, tau_ceiling. Default sizes: `learning_curve_sizes` of all training runs.
+    The split of runs is that of Table 2 (same seed, single split or `folds` cross-fitting): the validation
+    and test runs are the same for every n, and the training subsets are nested (the first n of one seeded
+    shuffle of each split's training runs), so two sizes compare on the same test nets. Final checkpoints.
+    Default sizes: `learning_curve_sizes` of the fewest training runs of a split (the largest size every
+    split allows).
     """
-    rows, _ = checkpoint_rows(zoo, "final")
-    estimator = make_predictor(predictor, None, preset, seed)
-    X = zoo_features(rows, inputs, input_encoding(estimator))
-    y = rows.metrics["test_accuracy"].to_numpy(float)
-    labels = run_split(zoo.metrics, val_fraction, test_fraction, seed).loc[X.index].to_numpy()
-    train = np.flatnonzero(labels == "train")
-    order = train[np.random.default_rng(seed).permutation(len(train))]
-    dataset = "+".join(datasets_of(zoo.metrics)) or None
-    out = []
-    for n in sizes if sizes is not None else learning_curve_sizes(len(train)):
-        if not 1 <= n <= len(train):
-            raise ValueError(f"size {n} is outside 1..{len(train)} (the training runs of this zoo)")
-        subset = labels.copy()
-        subset[order[n:]] = "unused"
-        row, _ = fit_and_score(make_predictor(predictor, dataset, preset, seed), X, y, subset, n_bootstrap, seed)
-        out.append({**row, "predictor": predictor, "inputs": inputs})
-    return pd.DataFrame(out)
+    scores, predictions = [], []
+    for collection, zoo in zoos.items():
+        for predictor in predictors:
+            rows, p = _curve_fit(zoo, predictor, inputs, sizes, seed, preset, folds, val_fraction, test_fraction)
+            for row, (_, part) in zip(rows, p.groupby("n_train", sort=False)):
+                scores.append({"collection": collection, **row, **score(part["y_true"], part["y_pred"], n_bootstrap, seed)})
+            predictions.append(p.assign(collection=collection))
+    return LearningCurve(pd.DataFrame(scores), pd.concat(predictions), n_bootstrap, seed)
 
 
 def bias_ranges(zoo: Zoo) -> tuple[pd.DataFrame, int]:
@@ -82,6 +139,47 @@ def rank_correlation(x, accuracy, n_bootstrap: int = 200, seed: int = 0) -> tupl
     """Kendall tau-b of a statistic with accuracy, and its 95 % bootstrap interval over nets."""
     low, high = bootstrap_ci(accuracy, x, "kendall_tau", n_bootstrap, seed=seed) if n_bootstrap else (np.nan, np.nan)
     return kendall_tau(accuracy, x), low, high
+
+
+RANGES = ("first-layer bias range", "final-layer bias range")
+
+
+@dataclass
+class BiasRangeCorrelations:
+    """Kendall tau of each bias range with test accuracy, per collection, with its bootstrap interval."""
+
+    correlations: dict[tuple[str, str], Estimate]  # (collection, one of RANGES) -> tau
+    nets: dict[str, int]  # collection -> nets with finite weights
+
+    def readable(self) -> pd.DataFrame:
+        return pd.DataFrame([{"collection": c, "statistic": statistic, "nets": self.nets[c],
+                              "Kendall τ with test accuracy [95 % CI]": str(tau)}
+                             for (c, statistic), tau in self.correlations.items()]).set_index(["collection", "statistic"])
+
+    def finding(self, importance: dict[str, pd.Series] | None = None) -> Finding:
+        """The bias_ranges claim: both ranges rank the nets (tau's interval excludes 0, either sign), per
+        collection, combined; with the GBM's top three statistics (`gbm_importance`) when given."""
+        parts, verdicts = [], []
+        for c in self.nets:
+            first, last = (self.correlations[(c, statistic)] for statistic in RANGES)
+            verdicts.append(claims.combine([claims.nonzero(first), claims.nonzero(last)]))
+            parts.append(f"{c}: Kendall τ of accuracy with the first-layer range {first}, with the final-layer range "
+                         f"{last} ({verdicts[-1]})")
+        verdict = claims.combine(verdicts)
+        tops = [f"{c}: the GBM's top three statistics ({', '.join(top.index)}) take {top.sum():.0%} of its gain"
+                for c, top in ((c, share.nlargest(3)) for c, share in (importance or {}).items()) if top.sum() > 0]
+        return Finding((Claim("bias_ranges", "; ".join(parts), verdict),),
+                       "; ".join(parts + tops) + f". Both bias ranges rank the nets by accuracy (in either direction): "
+                       f"{verdict}.")
+
+
+def bias_range_correlations(frames: dict[str, pd.DataFrame], n_bootstrap: int = 200,
+                            seed: int = 0) -> BiasRangeCorrelations:
+    """`rank_correlation` of each bias range with accuracy, for each collection's `bias_ranges` frame."""
+    return BiasRangeCorrelations(
+        {(c, statistic): Estimate(*rank_correlation(frame[statistic], frame["test_accuracy"], n_bootstrap, seed))
+         for c, frame in frames.items() for statistic in RANGES},
+        {c: len(frame) for c, frame in frames.items()})
 
 
 def gbm_importance(zoo: Zoo, inputs: str = "wstats-layers:0,1,2,3", preset: str = "paper",
@@ -110,8 +208,15 @@ def readable_zoos(zoos: dict[str, Zoo], inputs: str = "wstats-arch") -> tuple[di
     return readable, unreadable
 
 
-def training_runs(zoos: dict[str, Zoo], val_fraction: float = 0.1, test_fraction: float = 0.5,
-                  seed: int = 0) -> dict[str, int]:
-    """How many runs of each zoo the protocol's split puts in training."""
-    return {name: int((run_split(zoo.metrics, val_fraction, test_fraction, seed) == "train").sum())
-            for name, zoo in zoos.items()}
+def architecture_table(zoos: dict[str, Zoo], folds: int | None = None, val_fraction: float = 0.1,
+                       test_fraction: float = 0.5, seed: int = 0) -> pd.DataFrame:
+    """One row per architecture: layers (with weights), parameters, nets, training nets per fit (the protocol's
+    split, single or `folds`) and epochs."""
+    rows = []
+    for name, zoo in zoos.items():
+        splits = run_splits(zoo.metrics, folds, val_fraction, test_fraction, seed)
+        rows.append({"architecture": name, "layers": len(layers_of(zoo.layout)), "parameters": zoo.weights.shape[1],
+                     "nets": zoo.metrics["modeldir"].nunique(),
+                     "training nets per fit": int(round(np.mean([(s == "train").sum() for s in splits]))),
+                     "epochs": int(zoo.metrics["step"].max())})
+    return pd.DataFrame(rows).set_index("architecture")

@@ -3,33 +3,27 @@ and how much work a page does on them.
 
 A profile names collections (`zoolib.profiles.PROFILES`; the released zoo has one per dataset). A
 collection is a dataset's main zoo ("fashion_mnist") or a folder of architecture variants
-("fashion_mnist_archs"). Pages open what is on disk with `open_collections()`; what the profile
-names but the disk lacks comes back in `missing`, with what to run to get it, so a page can say so.
+("fashion_mnist_archs"). A page starts with one call, `ctx = page()`: the resolved profile, the
+collections on disk (`open_collections`), those the profile names but the disk lacks (`missing`, with
+what to run to get them, so a page can say so), and the zoo label glued for the page's text.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from zoolib import claims
-from zoolib.profiles import ARCHS_SUFFIX, collections, current_profile, zoo_dir
-from zoolib.zoo import (GENERATION_FILE, INDEX_FILE, RELEASED_SOURCE, SYNTHETIC_SOURCE, Zoo, ZooFormatError,
-                        generation_info, is_synthetic, read_collection, select_rows)
+from zoolib.files import data_dir
+from zoolib.profiles import ARCHS_SUFFIX, Profile, resolve
+from zoolib.zoo import (GENERATION_FILE, INDEX_FILE, RELEASED_SOURCE, SYNTHETIC_SOURCE, Generation, Zoo, ZooFormatError,
+                        is_synthetic, read_collection, read_generation, select_rows)
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR10-GS", "svhn_cropped": "SVHN-GS"}
 MNIST_SUBSET_NAME = "MNIST 5k subset"
-
-
-def how_to_get(profile_name: str, collection: str) -> str:
-    """The command that makes a missing collection of a profile."""
-    if profile_name == "released":
-        return f"download it: `make download DATASET={collection}` (needs the zoo's host or its archive)"
-    if profile_name == "paper":
-        return "generate it with the paper's protocol: `make zoo` (days of CPU; meant for a cluster)"
-    return f"generate it: `make book PROFILE={profile_name}`"
 
 
 @dataclass
@@ -37,7 +31,7 @@ class Collection:
     """One collection of a build: its zoos (one for a dataset, one per architecture for '_archs')."""
 
     name: str
-    profile: str
+    profile: Profile
     dataset: str
     path: Path
     zoos: dict[str, Zoo]
@@ -68,54 +62,51 @@ class Collection:
 
     def label(self) -> str:
         """What a figure title says about this collection, e.g. 'mini zoo, Fashion-MNIST, 160 nets, 10 epochs'."""
-        if self.synthetic:
-            source = SYNTHETIC_SOURCE
-        else:
-            source = "released Small CNN Zoo" if self.profile == "released" else f"{self.profile} zoo"
+        source = SYNTHETIC_SOURCE if self.synthetic else self.profile.zoo_name
         archs = f" ({len(self.zoos)} architectures)" if len(self.zoos) > 1 else ""
         return f"{source}, {self.dataset_name}, {self.nets()} nets{archs}, {self.epochs()} epochs"
 
 
-def _source(path: Path, profile_name: str) -> str:
+def _source(path: Path, profile: Profile) -> str:
     if is_synthetic(path):
         return SYNTHETIC_SOURCE
-    if profile_name == "released":
+    if not profile.generated:
         return RELEASED_SOURCE
-    if not (path / GENERATION_FILE).is_file():
+    generation = read_generation(path)
+    if generation is None:
         index = path / INDEX_FILE
         if index.is_file():
             first = pd.read_csv(index)["path"].iloc[0]
-            return _source(path / str(first), profile_name)
+            return _source(path / str(first), profile)
         return f"generated (no {GENERATION_FILE})"
-    return str(generation_info(path).get("data_source", "generated"))
+    return generation.data_source or "generated"
 
 
-def recorded_generation(zoo: Zoo) -> dict:
-    """The zoo's generation.json, {} for a zoo without one (downloaded, or not read from disk)."""
-    return generation_info(zoo.path) if zoo.path is not None and (zoo.path / GENERATION_FILE).is_file() else {}
+def recorded_generation(zoo: Zoo) -> Generation | None:
+    """The zoo's generation.json, None for a zoo without one (downloaded, or not read from disk)."""
+    return read_generation(zoo.path) if zoo.path is not None else None
 
 
-def open_collection(profile_name: str, name: str) -> Collection:
+def open_collection(profile: Profile, name: str) -> Collection:
     """Open one collection of a profile from disk (raises FileNotFoundError / ZooFormatError)."""
-    path = zoo_dir(profile_name, name)
+    path = profile.zoo_dir(name)
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: missing")
-    collection = Collection(name, profile_name, name.removesuffix(ARCHS_SUFFIX), path, read_collection(path),
-                            _source(path, profile_name))
+    collection = Collection(name, profile, name.removesuffix(ARCHS_SUFFIX), path, read_collection(path),
+                            _source(path, profile))
     if collection.synthetic:
         claims.note_synthetic(collection.dataset_name)
     return collection
 
 
-def open_collections(profile_name: str | None = None) -> tuple[dict[str, Collection], dict[str, str]]:
+def open_collections(profile: Profile) -> tuple[dict[str, Collection], dict[str, str]]:
     """(present collections by name, missing collection -> why and what to run) of a profile."""
-    profile_name = profile_name or current_profile()
     present, missing = {}, {}
-    for name in collections(profile_name):
+    for name in profile.collections:
         try:
-            present[name] = open_collection(profile_name, name)
+            present[name] = open_collection(profile, name)
         except FileNotFoundError:
-            missing[name] = f"not on this machine ({zoo_dir(profile_name, name)}); {how_to_get(profile_name, name)}"
+            missing[name] = f"not on this machine ({profile.zoo_dir(name)}); {profile.how_to_get(name)}"
         except ZooFormatError as err:
             missing[name] = f"unreadable: {err}"
     return present, missing
@@ -124,6 +115,55 @@ def open_collections(profile_name: str | None = None) -> tuple[dict[str, Collect
 def main_collections(collections: dict[str, Collection]) -> dict[str, Collection]:
     """The collections of the paper's CNN (one zoo each), without the architecture variants."""
     return {name: c for name, c in collections.items() if len(c.zoos) == 1 and c.name == c.dataset}
+
+
+def variant_collections(collections: dict[str, Collection]) -> dict[str, Collection]:
+    """The "<dataset>_archs" collections: one zoo per variant of the paper's CNN."""
+    return {name: c for name, c in collections.items() if name.endswith(ARCHS_SUFFIX)}
+
+
+def with_paper_cnn(variant: Collection, collections: dict[str, Collection]) -> dict[str, Zoo]:
+    """The zoos of an architecture collection, after the paper's CNN of the same dataset when this build has it."""
+    base = collections.get(variant.dataset)
+    return {**({"cnn (paper's)": base.zoo} if base is not None else {}), **variant.zoos}
+
+
+@dataclass
+class Page:
+    """What a book page runs on (`page()`): the profile, its collections and the zoos of the paper's CNN."""
+
+    profile: Profile
+    collections: dict[str, Collection]  # on this machine, by name
+    missing: dict[str, str]  # collection the profile names but this machine lacks -> why, and what to run
+    main: dict[str, Collection]  # the collections of the paper's CNN (`main_collections`)
+    zoos: dict[str, Zoo]  # the zoo of each main collection, by collection name
+
+    @property
+    def named_zoos(self) -> dict[str, Zoo]:
+        """The zoo of each main collection by the name of its data (e.g. 'Fashion-MNIST'), as results show it."""
+        return {c.dataset_name: c.zoo for c in self.main.values()}
+
+
+LABELLED = ("main", "variants", "all")  # which collections a page's glued zoo label names
+
+
+def page(profile: str | Profile | None = None, label: str = "main") -> Page:
+    """The setup of a book page: resolve the profile (default: the book's, $ZOOLIB_PROFILE), open its
+    collections, and glue "zoos" (display=False), the label of the collections the page shows: the main
+    ones, the architecture variants, or all. An unknown predictor preset is refused here, before any work."""
+    from myst_nb import glue  # the book's dependency: imported only when a page sets up
+
+    from zoolib.predictors import check_preset
+
+    if label not in LABELLED:
+        raise ValueError(f"label must be one of {LABELLED}, got {label!r}")
+    profile = profile if isinstance(profile, Profile) else resolve(profile)
+    check_preset(profile.preset)
+    collections, missing = open_collections(profile)
+    main = main_collections(collections)
+    shown = {"main": main, "variants": variant_collections(collections), "all": collections}[label]
+    glue("zoos", labels(shown), display=False)
+    return Page(profile, collections, missing, main, {name: c.zoo for name, c in main.items()})
 
 
 def summary(collections: dict[str, Collection], missing: dict[str, str]) -> pd.DataFrame:
@@ -147,8 +187,17 @@ def summary(collections: dict[str, Collection], missing: dict[str, str]) -> pd.D
 
 
 def sources(collections: dict[str, Collection]) -> str:
-    """A Markdown list: where the images of each collection came from."""
-    return "\n".join(f"- **{name}**: {c.source}" for name, c in collections.items())
+    """A Markdown list: where the images of each collection came from (paths relative to the data folder)."""
+    return "\n".join(f"- **{name}**: {data_relative(c.source)}" for name, c in collections.items())
+
+
+def data_relative(text: str) -> str:
+    """`text` with the paths under the data folder ($ZOOLIB_DATA, default data/) relative to it, e.g.
+    '/home/me/zoolib/data/zoos/mini/mnist' -> 'zoos/mini/mnist': a published page shows no builder's paths."""
+    root = data_dir()
+    for prefix in dict.fromkeys((str(root.expanduser().resolve()), str(root.absolute()), str(root))):
+        text = re.sub(rf"(?<![\w./-]){re.escape(prefix)}/", "", text)
+    return text
 
 
 def labels(collections: dict[str, Collection]) -> str:
@@ -156,11 +205,11 @@ def labels(collections: dict[str, Collection]) -> str:
     return "; ".join(c.label() for c in collections.values()) or "no zoo"
 
 
-def predictor_settings_note(settings: dict) -> str:
+def predictor_settings_note(profile: Profile) -> str:
     """A Markdown paragraph: how the predictors' settings were chosen on this profile, and what was searched."""
     from zoolib.predictors import PRESETS, SIZED_GRIDS
 
-    if settings["preset"] == "sized":
+    if profile.preset == "sized":
         grids = "; ".join(f"{name}: " + ", ".join(f"`{k}` in {{{', '.join(f'{v:g}' for v in values)}}}"
                                                    for k, values in grid.items())
                           for name, grid in SIZED_GRIDS.items())
@@ -171,7 +220,7 @@ def predictor_settings_note(settings: dict) -> str:
                 f"{grids}; the rest as the `fast` preset (GBM: up to {PRESETS['gbm']['fast']['n_estimators']} "
                 f"trees at learning rate {PRESETS['gbm']['fast']['learning_rate']:g}, early stopping on the "
                 "validation runs).")
-    if settings["preset"] == "paper":
+    if profile.preset == "paper":
         return ("**Predictor settings: the paper's.** The GBM uses the paper's best LightGBM settings per dataset "
                 "(found on its v1 zoo); the DNN and the linear model the package's `paper` preset.")
     gbm, dnn = PRESETS["gbm"]["fast"], PRESETS["dnn"]["fast"]
@@ -205,13 +254,12 @@ def table1(collections: dict[str, Collection]) -> pd.DataFrame:
     """Table 1 with this build's schedule beside the paper's: one row per hyperparameter of the space and
     per schedule setting; columns 'distribution', 'paper', then one per main collection ('as the paper'
     where the build drew from the paper's values)."""
-    from zoolib.hparams import FIXED, SPACE
-    from zoolib.profiles import PROFILES
+    from zoolib.hparams import CHECKPOINTS, FIXED, SPACE
 
     def shown(kind: str, values: tuple) -> str:
         return f"[{values[0]:g}, {values[1]:g}]" if kind != "choice" else ", ".join(str(v) for v in values)
 
-    paper_schedule = {"epochs": str(FIXED["epochs"]), "checkpoints (epochs)": ", ".join(map(str, PROFILES["paper"]["checkpoints"])),
+    paper_schedule = {"epochs": str(FIXED["epochs"]), "checkpoints (epochs)": ", ".join(map(str, CHECKPOINTS)),
                       "training images": "the dataset's full training set", "batch size": str(FIXED["batch size"]),
                       "nets per dataset": "30,000"}
     rows = {name: {"distribution": kind, "paper": shown(kind, values)} for name, (kind, values) in SPACE.items()}
@@ -220,11 +268,11 @@ def table1(collections: dict[str, Collection]) -> pd.DataFrame:
         zoo = c.zoo
         info = recorded_generation(zoo)
         build = {key: "as the paper" for key in SPACE}
-        if info.get("train_fractions") and tuple(info["train_fractions"]) != SPACE["train_fraction"][1]:
-            build["train_fraction"] = ", ".join(f"{f:g}" for f in info["train_fractions"])
+        if info is not None and info.train_fractions and info.train_fractions != SPACE["train_fraction"][1]:
+            build["train_fraction"] = ", ".join(f"{f:g}" for f in info.train_fractions)
         build.update({"epochs": str(int(zoo.metrics["step"].max())), "checkpoints (epochs)": ", ".join(map(str, zoo.steps)),
-                      "training images": (f"{info['train_images']:,} ({c.dataset_name})" if "train_images" in info
-                                              else "as the paper"),
+                      "training images": (f"{info.train_images:,} ({c.dataset_name})"
+                                          if info is not None and info.train_images is not None else "as the paper"),
                       "batch size": str(FIXED["batch size"]), "nets per dataset": f"{c.nets():,}"})
         for key, value in build.items():
             rows[key][f"this build: {c.dataset_name}"] = value

@@ -8,6 +8,7 @@ two lines naming the file, field or flag, what was expected and what to do, and 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import re
@@ -85,13 +86,10 @@ def _cmd_layout(args: argparse.Namespace) -> int:
 def _cmd_zoo_info(args: argparse.Namespace) -> int:
     from zoolib.zoo import describe, read_zoo
 
-    from zoolib.nfn import FINAL_STEP
+    from zoolib.nfn import final_epoch_warning
 
     info = describe(read_zoo(args.dir))
-    if max(info["steps"]) != FINAL_STEP:
-        print(f"warning: the final checkpoint is epoch {max(info['steps'])}, not {FINAL_STEP}: loaders written for the "
-              f"released zoo (NFN and later work keep step == {FINAL_STEP}) load no nets from this zoo, without an "
-              "error; `zoolib nfn split` and `zoolib nfn export` handle any final epoch", file=sys.stderr)
+    _warn(final_epoch_warning(max(info["steps"])))
     if args.json:
         _print_json(info)
         return 0
@@ -193,7 +191,30 @@ def _cmd_zoo_verify(args: argparse.Namespace) -> int:
         print(f"zoolib: error: {len(bad)} of {len(report)} nets disagree with metrics.csv.gz:", file=sys.stderr)
         print("\n".join(f"  {line}" for line in bad), file=sys.stderr)
         return 1
-    print(f"OK: all {len(report)} nets reproduce their recorded test accuracy within {args.tolerance:g} test image(s)")
+    decisive = int(report["can_fail"].sum())
+    if decisive == 0:
+        print(f"zoolib: error: cannot tell: on {len(data.y_test)} test image(s) no measured accuracy of these "
+              f"{len(report)} nets could be more than {args.tolerance:g} image(s) from the recorded one, so a wrong "
+              "accuracy would pass; use more test images or a smaller --tolerance", file=sys.stderr)
+        return 1
+    which = f"all {decisive}" if decisive == len(report) else f"{decisive} of {len(report)}"
+    untold = f"; {len(report) - decisive} could not have failed (cannot tell)" if decisive < len(report) else ""
+    print(f"OK: {which} nets reproduce their recorded test accuracy within {args.tolerance:g} test image(s){untold}")
+    return 0
+
+
+def _cmd_zoo_export(args: argparse.Namespace) -> int:
+    from zoolib.export import export_net
+    from zoolib.zoo import read_zoo, run_row
+
+    if args.step is not None and args.run is None:
+        raise ValueError("--step picks a checkpoint of --run; with --row the row is the checkpoint")
+    zoo = read_zoo(args.dir)
+    row = args.row if args.run is None else run_row(zoo, args.run, args.step)
+    out, sidecar = export_net(zoo, row, args.out, args.format, args.force)
+    meta = zoo.metrics.iloc[row]
+    print(f"{out}: row {row} of {zoo.path} (run {meta['modeldir']}, epoch {meta['step']}, recorded test accuracy "
+          f"{meta['test_accuracy']:.4f}) as {args.format}; hyperparameters and recorded accuracies in {sidecar}")
     return 0
 
 
@@ -217,22 +238,71 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predictor_spec(flag: str, text: str) -> tuple[str, str]:
+    """PREDICTOR:INPUTS, e.g. gbm:wstats-layers:0,1,2,3 -> ('gbm', 'wstats-layers:0,1,2,3'); ValueError naming `flag`."""
+    from zoolib.predictors import PREDICTORS
+
+    predictor, _, inputs = text.partition(":")
+    if predictor not in PREDICTORS or not inputs:
+        raise ValueError(f"{flag} {text}: expected PREDICTOR:INPUTS with PREDICTOR one of {', '.join(PREDICTORS)}, "
+                         "e.g. gbm:wstats-layers:0,1,2,3 or gbm:hyper")
+    return predictor, inputs
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from zoolib.claims import Estimate, above, compared
+    from zoolib.evaluation import predict_runs
+    from zoolib.features import feature_names
+    from zoolib.metrics import paired_difference, score
+    from zoolib.zoo import read_zoo
+
+    specs = {"a": _predictor_spec("--a", args.a), "b": _predictor_spec("--b", args.b)}
+    zoo = read_zoo(args.dir)
+    for side, (predictor, inputs) in specs.items():  # a bad input fails now, not after fitting the other side
+        try:
+            feature_names(zoo, inputs)
+        except ValueError as err:
+            raise ValueError(f"--{side} {predictor}:{inputs}: {err}") from None
+    predictions = {side: predict_runs(zoo, predictor, inputs, seed=args.seed, step=args.step, folds=args.folds,
+                                      preset=args.preset)[1] for side, (predictor, inputs) in specs.items()}
+    common = predictions["a"].index.intersection(predictions["b"].index)  # the same split: the same runs
+    y = predictions["a"].loc[common, "y_true"].to_numpy()
+    pred = {side: p.loc[common, "y_pred"].to_numpy() for side, p in predictions.items()}
+    result = {"zoo": str(zoo.path), "step": args.step, "seed": args.seed, "preset": args.preset,
+              "split": f"{args.folds}-fold cross-fitting" if args.folds else "single split, half of the runs test",
+              "n": len(common), "bootstrap": args.bootstrap}
+    for side, (predictor, inputs) in specs.items():
+        result[side] = {"predictor": predictor, "inputs": inputs, **score(y, pred[side], args.bootstrap, args.seed)}
+    for metric, key, name in (("r2", "r2_difference", "R²"), ("kendall_tau", "tau_difference", "Kendall τ")):
+        difference = Estimate.of(paired_difference(y, pred["a"], pred["b"], metric, args.bootstrap, seed=args.seed))
+        result[key] = {"value": difference.value, "low": difference.low, "high": difference.high,
+                       "verdict": above(difference), "text": compared(difference, len(common), f"{name} A - B")}
+    result["verdict"] = result["r2_difference"]["verdict"]
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"zoo:   {result['zoo']}, step {args.step}, seed {args.seed}, preset {args.preset}; {result['split']}; "
+          f"{len(common)} nets scored, {args.bootstrap} bootstrap resamples (the same for A and B)")
+    for side in specs:
+        row = result[side]
+        print(f"{side.upper()}:     {row['predictor']} on {row['inputs']}: R² {Estimate.from_row(row)}, "
+              f"Kendall τ {Estimate.from_row(row, 'kendall_tau')}")
+    print(f"paired: {result['r2_difference']['text']}\n        {result['tau_difference']['text']}")
+    print(f"verdict: A predicts accuracy better than B (R² difference above 0): {result['verdict']}")
+    return 0
+
+
 def _cmd_features(args: argparse.Namespace) -> int:
     import importlib.util
     import os
-    from pathlib import Path
 
     from zoolib.features import compute_features
-    from zoolib.files import atomic_write
+    from zoolib.files import atomic_write, check_output_file
     from zoolib.zoo import read_zoo, select_rows
 
-    out = Path(args.out)
-    if out.is_dir():
-        raise ValueError(f"--out {out}: is a folder; give a file name in it, e.g. {out / 'features.csv.gz'}")
+    out = check_output_file(args.out, args.force, inputs=(args.dir,))
     if not out.name.endswith((".csv", ".csv.gz", ".parquet")):
         raise ValueError(f"--out {out}: expected a .csv, .csv.gz or .parquet file name")
-    if out.exists() and not args.force:
-        raise FileExistsError(f"--out {out}: exists; pass --force to replace it, or choose another file name")
     folder = next(p for p in out.absolute().parents if p.exists())  # checked now, before hours of work
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"--out {out}: cannot write there ({folder} is {'not a folder' if not folder.is_dir() else 'not writable'})")
@@ -244,7 +314,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
     frame = compute_features(zoo, args.inputs, args.categorical, args.chunk_rows, log_scale=args.log_scale)
     frame.insert(0, "modeldir", zoo.metrics["modeldir"].to_numpy())
     frame.insert(1, "step", zoo.metrics["step"].to_numpy())
-    with atomic_write(out) as tmp:
+    with atomic_write(out, exclusive=not args.force) as tmp:
         if out.name.endswith(".parquet"):
             frame.to_parquet(tmp, index=False)
         else:
@@ -254,17 +324,16 @@ def _cmd_features(args: argparse.Namespace) -> int:
 
 
 def _nfn_split(args: argparse.Namespace):
-    from pathlib import Path
-
-    from zoolib.nfn import nfn_split
+    from zoolib.files import check_output_file
+    from zoolib.nfn import final_epoch_warning, nfn_split
     from zoolib.zoo import read_zoo
 
     if (args.activation is None) != (args.subset_rule is None):
         raise ValueError("--activation and --subset-rule go together: split-then-filter (ScaleGMN) or "
                          "filter-then-split (Monomial-NFN)")
-    if Path(args.out).exists() and not args.force:
-        raise ValueError(f"--out {args.out}: exists; pass --force to replace it")
+    check_output_file(args.out, args.force, inputs=(args.dir,))
     zoo = read_zoo(args.dir)
+    _warn(final_epoch_warning(max(zoo.steps)))
     split = nfn_split(zoo, args.split_file, args.activation, args.subset_rule or "split-then-filter")
     print(f"{split.label()}: train / val / test {' / '.join(map(str, split.sizes))}")
     return zoo, split
@@ -279,7 +348,7 @@ def _cmd_nfn_split(args: argparse.Namespace) -> int:
     frame = split.frame()
     frame["modeldir"] = zoo.metrics["modeldir"].to_numpy()[frame["row"]]
     frame["test_accuracy"] = zoo.metrics["test_accuracy"].to_numpy()[frame["row"]]
-    with atomic_write(args.out) as tmp:
+    with atomic_write(args.out, exclusive=not args.force) as tmp:
         frame.to_csv(tmp, index=False)
     print(f"{args.out}: {len(frame)} members (part, row of weights.npy, modeldir, test_accuracy) in the protocol's order")
     return 0
@@ -292,7 +361,7 @@ def _cmd_nfn_export(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {args.out}: expected a .npz file name")
     zoo, split = _nfn_split(args)
     data = torch_layout(zoo, split.parts[args.part])
-    save_npz(data, args.out)
+    save_npz(data, args.out, exclusive=not args.force)
     shapes = ", ".join(str(w.shape[1:]) for w in data.weights)
     print(f"{args.out}: {args.part} part, {len(data.rows)} nets in PyTorch layout: weight_i {shapes}, bias_i, "
           "test_accuracy, row")
@@ -300,21 +369,25 @@ def _cmd_nfn_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_zoo_generate(args: argparse.Namespace) -> int:
-    from zoolib.generate import generate_collection
+    from zoolib.generate import collection_specs, generate_collection
     from zoolib.hparams import DEFAULT_SEED_POLICY
+    from zoolib.nfn import final_epoch_warning
     from zoolib.obtain import obtain, report
+    from zoolib.profiles import resolve
+    from zoolib.zoo import read_collection
 
+    profile = resolve(args.profile, generated=True)
     cluster = dict(scheduler=args.scheduler, workers=args.workers, force=args.force)
     if args.dataset is None:
         if args.out or args.nets or args.shard_size or args.seeds or args.stack:
             raise ValueError("--out, --nets, --shard-size, --seeds and --stack need --dataset (one collection)")
-        print(report(obtain(args.profile, generate_paper=True, **cluster)))
+        print(report(obtain(profile, without_cluster=True, **cluster)))
         return 0
-    path = generate_collection(
-        args.profile, args.dataset, nets=args.nets, out=args.out, shard_size=args.shard_size,
-        seeds=args.seeds or DEFAULT_SEED_POLICY, stack=args.stack, **cluster,
-    )
+    specs = collection_specs(profile, args.dataset, nets=args.nets, shard_size=args.shard_size,
+                             seeds=args.seeds or DEFAULT_SEED_POLICY, stack=args.stack)
+    path = generate_collection(specs, out=args.out, **cluster)
     print(f"{args.dataset}: {path}")
+    _warn(final_epoch_warning(max(max(zoo.steps) for zoo in read_collection(path).values())))
     return 0
 
 
@@ -359,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(func=_cmd_zoo_info)
 
-    from zoolib.profiles import GENERATED_PROFILES
+    from zoolib.profiles import DEFAULT_PROFILE, GENERATED_PROFILES
     from zoolib.release import BASE_URL, SPLIT_BASE_URL
 
     download = zoo.add_parser(
@@ -413,6 +486,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(func=_cmd_zoo_verify)
 
+    from zoolib.export import FORMATS, TORCH_RECIPE
+
+    export = zoo.add_parser(
+        "export", help="write one net as a Keras 3 model (.keras) or PyTorch-layout tensors (.npz), with a sidecar "
+        "JSON of its hyperparameters and recorded accuracies", epilog=TORCH_RECIPE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument("dir", help="zoo directory (weights.npy, metrics.csv.gz, layout.csv)")
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--row", type=non_negative_int, help="row of weights.npy (a net at one checkpoint)")
+    which.add_argument("--run", metavar="MODELDIR", help="run, as the modeldir column of metrics.csv.gz names it")
+    export.add_argument("--step", type=non_negative_int, help="with --run: the checkpoint's epoch (default: the run's last)")
+    export.add_argument("--out", required=True, help="output file: NET.keras, or NET.npz for --format torch; "
+                        "the sidecar NET.keras.json (NET.npz.json) goes beside it")
+    export.add_argument("--format", default="keras", choices=FORMATS, help="keras (default) or torch")
+    export.add_argument("--force", action="store_true", help="replace --out and its sidecar if they exist")
+    export.set_defaults(func=_cmd_zoo_export)
+
     generate = zoo.add_parser(
         "generate", help="train a zoo (or every collection of a profile) on Dask; resumes after a crash"
     )
@@ -421,8 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="mnist, fashion_mnist, cifar10, svhn_cropped, or DATASET_archs (architecture variants); "
         "default: every collection of the profile",
     )
-    generate.add_argument("--profile", default="mini", choices=GENERATED_PROFILES,
-                          help="schedule and size: tiny (seconds), mini (default, ~35 min on 2 cores), paper (30k nets, 86 epochs)")
+    generate.add_argument("--profile", default=DEFAULT_PROFILE, choices=GENERATED_PROFILES,
+                          help=f"schedule and size: tiny (seconds), mini (~35 min on 2 cores), paper (30k nets, 86 "
+                          f"epochs); default {DEFAULT_PROFILE}")
     generate.add_argument("--nets", type=positive_int, help="number of nets (per architecture for DATASET_archs)")
     generate.add_argument("--out", help="zoo folder (default: data/zoos/PROFILE/COLLECTION)")
     generate.add_argument("--shard-size", type=positive_int, help="nets per Dask task and per resumable shard")
@@ -461,6 +553,25 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--search", type=non_negative_int, default=0, help="random search of N settings around --preset, chosen on val")
     predict.add_argument("--json", action="store_true", help="print the row as JSON")
     predict.set_defaults(func=_cmd_predict)
+
+    compare = commands.add_parser(
+        "compare", help="two predictors on the same runs: both scores, the paired differences of R² and τ, a verdict"
+    )
+    compare.add_argument("dir", help="zoo directory (weights.npy, metrics.csv.gz, layout.csv)")
+    for side, example in (("a", "gbm:wstats-layers:0,1,2,3"), ("b", "gbm:hyper")):
+        compare.add_argument(f"--{side}", required=True, metavar="PREDICTOR:INPUTS",
+                             help=f"predictor {side.upper()}, e.g. {example} (PREDICTOR one of {', '.join(PREDICTORS)})")
+    compare.add_argument("--folds", type=_number(int, lambda v: v >= 2, "an integer >= 2"), metavar="K",
+                         help="cross-fitting: every run predicted once by a model fitted on the other K-1 folds "
+                         "(default: the paper's single split, half of the runs test)")
+    compare.add_argument("--step", default="final", type=_checkpoint("final"),
+                         help="checkpoint: 'final' or an epoch number (default: final)")
+    compare.add_argument("--preset", default="paper", choices=("paper", "fast"), help="predictor settings")
+    compare.add_argument("--bootstrap", type=positive_int, default=200,
+                         help="bootstrap resamples of the scored runs, shared by A, B and their differences (default 200)")
+    compare.add_argument("--seed", type=non_negative_int, default=0, help="seed of the split(s), predictors and bootstrap")
+    compare.add_argument("--json", action="store_true", help="print the result as strict JSON (null for undefined)")
+    compare.set_defaults(func=_cmd_compare)
 
     features = commands.add_parser(
         "features", help="compute a predictor input (weight statistics, norms, weights, hyper) to a file"
@@ -509,8 +620,15 @@ USER_ERRORS = (ValueError, OSError, DownloadError, ZooLocked)  # ZooFormatError 
 
 def _message(err: BaseException) -> str:
     if isinstance(err, OSError) and err.filename and err.strerror and str(err).startswith("["):  # a bare OS error
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"{err.filename}: {err.strerror}; free space on that disk (or write elsewhere) and run the command again"
         return f"{err.filename}: {err.strerror}; check the path, its permissions and the free disk space"
     return str(err)
+
+
+def _warn(warning: str | None) -> None:
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -528,6 +646,12 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"zoolib: error: {_message(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: what was written is complete or removed, a download resumes
+        if debug:
+            traceback.print_exc()
+        print("zoolib: interrupted; nothing half-written is left: run the same command again to resume or redo it",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

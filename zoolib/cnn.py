@@ -107,6 +107,18 @@ def layer_names(arch: Architecture) -> list[tuple[str, str]]:
     return names
 
 
+def parse_shape(text: str) -> tuple[int, ...]:
+    """'(3, 3, 1, 16)' -> (3, 3, 1, 16); '(16,)' -> (16,); ValueError unless positive integers."""
+    inner = str(text).strip().strip("()[] ")
+    try:
+        shape = tuple(int(p) for p in inner.split(",") if p.strip())
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise ValueError(f"shape {text!r} is not a tuple of positive integers such as (3, 3, 1, 16)")
+    return shape
+
+
 def _variable_shapes(arch: Architecture) -> list[tuple[str, str, tuple[int, ...]]]:
     """(layer name, variable name, shape) in the released flat order."""
     out = []
@@ -240,6 +252,53 @@ def build_model(
     )
     model.zoolib_architecture = arch
     return model
+
+
+def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TF's 'same' padding of one side: (before, after), the odd pixel after."""
+    total = max((_conv_output_size(size, kernel, stride, "same") - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def torch_modules(
+    arch: Architecture = PAPER_ARCHITECTURE, *, activation: str = "relu", dropout: float = 0.0
+) -> list[tuple[str, list, dict, str | None]]:
+    """The PyTorch `nn.Sequential` equivalent of `build_model(arch, activation=..., dropout=...)`, as data:
+    one (torch.nn class name, args, kwargs, name of the Keras layer whose parameters it holds or None)
+    per module, e.g. ('Conv2d', [1, 16, 3], {'stride': 2}, 'conv2d').
+
+    Conv nets take NCHW images (the zoo's have one channel, so an mlp flattens NCHW and NHWC alike). TF's
+    'same' padding, one pixel more after than before when odd, is a ZeroPad2d before the conv; Keras'
+    BatchNormalization (epsilon 1e-3, momentum 0.99) is BatchNorm2d(eps=1e-3, momentum=0.01).
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    act = {"relu": "ReLU", "tanh": "Tanh"}[activation]
+    names = iter(layer_names(arch))
+    mlp = arch.kind == "mlp"
+    modules: list[tuple[str, list, dict, str | None]] = [("Flatten", [], {}, None)] if mlp else []
+    fan_in = arch.input_size * arch.input_size * arch.channels if mlp else arch.channels
+    size = arch.input_size
+    for _ in range(arch.num_layers):
+        name, _ = next(names)
+        if mlp:
+            modules.append(("Linear", [fan_in, arch.num_units], {}, name))
+        else:
+            before, after = _same_padding(size, arch.kernel_size, arch.stride) if arch.padding == "same" else (0, 0)
+            if before or after:
+                modules.append(("ZeroPad2d", [[before, after, before, after]], {}, None))  # (left, right, top, bottom)
+            modules.append(("Conv2d", [fan_in, arch.num_units, arch.kernel_size], {"stride": arch.stride}, name))
+            size = _conv_output_size(size, arch.kernel_size, arch.stride, arch.padding)
+            if arch.kind == "cnn_bn":
+                modules.append(("BatchNorm2d", [arch.num_units], {"eps": 1e-3, "momentum": 0.01}, next(names)[0]))
+        modules.append((act, [], {}, None))
+        if dropout > 0:
+            modules.append(("Dropout", [dropout], {}, None))
+        fan_in = arch.num_units
+    if not mlp:
+        modules += [("AdaptiveAvgPool2d", [1], {}, None), ("Flatten", [], {}, None)]  # (B, units)
+    modules.append(("Linear", [fan_in, arch.num_classes], {}, next(names)[0]))
+    return modules
 
 
 def _model_variables(model) -> dict[str, object]:

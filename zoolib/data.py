@@ -244,23 +244,31 @@ def download_file(url: str, dest: Path, md5: str, timeout: float = 60.0) -> Path
 
 def download_dataset(name: str) -> Path:
     """Fetch `name`'s official files into datasets_dir()/name, verified, unless a complete copy is on this
-    machine already; returns where the files are. Raises OSError if no mirror works."""
+    machine already; returns where the files are. Raises OSError if no mirror works; a dataset folder
+    this call made is not left behind empty."""
     found = _find(name)
     if found is not None:
         return found[1]
     folder = datasets_dir() / name
+    made = not folder.exists()
     errors = []
-    for file, md5 in DOWNLOADS[name]["md5"].items():
-        if (folder / file).is_file():
-            continue
-        for mirror in _mirrors(name):
-            try:
-                download_file(mirror + file, folder / file, md5)
-                break
-            except (OSError, ValueError) as err:
-                errors.append(f"{mirror + file}: {err}")
-        else:
-            raise OSError("; ".join(errors))
+    try:
+        for file, md5 in DOWNLOADS[name]["md5"].items():
+            if (folder / file).is_file():
+                continue
+            for mirror in _mirrors(name):
+                try:
+                    download_file(mirror + file, folder / file, md5)
+                    break
+                except (OSError, ValueError) as err:
+                    errors.append(f"{mirror + file}: {err}")
+            else:
+                raise OSError("; ".join(errors))
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: files already checked stay for the next try
+        raise
     return folder
 
 
@@ -325,8 +333,6 @@ def load_dataset(name: str, allow_mnist_subset: bool = False, download: bool = F
             found = _find(name)
         except OSError as err:
             download_error = str(err)
-            with contextlib.suppress(OSError):
-                (datasets_dir() / name).rmdir()  # leave no empty folder behind
     if found is None:
         if name == "mnist" and allow_mnist_subset:
             return load_mnist_subset()

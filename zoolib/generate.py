@@ -27,7 +27,6 @@ import fcntl
 import hashlib
 import io
 import json
-import logging
 import os
 import shutil
 import sys
@@ -40,14 +39,16 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from zoolib.cluster import dask_client
 from zoolib.cnn import PAPER_ARCHITECTURE, Architecture, num_parameters, parameter_layout
 from zoolib.data import DATASETS, IMAGE_SIZE, Dataset, load_dataset, load_mnist_subset
-from zoolib.hparams import DEFAULT_SEED_POLICY, SEED_POLICIES, SPACE, sample_configs
+from zoolib.hparams import BATCH_SIZE, DEFAULT_SEED_POLICY, SEED_POLICIES, SPACE, sample_configs
 from zoolib.files import TEMP_PREFIX, atomic_write, bar_switch, remove_debris, sha256_file, write_text_atomic
-from zoolib.profiles import ARCHS_SUFFIX, collection_settings, dataset_of_collection, zoo_dir
-from zoolib.train import BATCH_SIZE, ENGINE, ENGINES, STACK, stack_groups  # BATCH_SIZE: a subset holds a batch
+from zoolib.profiles import ARCHS_SUFFIX, Profile, dataset_of_collection, zoo_dir
+from zoolib.train import ENGINE, ENGINES, STACK, stack_groups
 from zoolib.zoo import (
-    GENERATION_FILE, INDEX_FILE, WEIGHTS_FILE, ZooFormatError, check_replaceable, write_zoo,
+    GENERATION_FILE, INDEX_FILE, WEIGHTS_FILE, Generation, ZooFormatError, check_replaceable, read_generation,
+    write_zoo,
 )
 
 
@@ -110,24 +111,27 @@ class ZooSpec:
 
 
 def collection_specs(
-    profile: str, collection: str, nets: int | None = None, shard_size: int | None = None,
+    profile: Profile, collection: str, nets: int | None = None, shard_size: int | None = None,
     seeds: str = DEFAULT_SEED_POLICY, stack: int | None = None,
 ) -> dict[str, ZooSpec]:
-    """Specs of a collection: {"": spec} for a dataset's main zoo, {arch name: spec} for "<dataset>_archs"."""
-    settings = collection_settings(profile, collection)
+    """Specs of a collection of `profile`: {"": spec} for a dataset's main zoo, {arch name: spec} for
+    "<dataset>_archs". nets, shard_size: instead of the profile's schedule; seeds: the seed policy, "shared"
+    (the paper's) or "per-run" (zoolib.hparams); stack: nets per graph (default zoolib.train.STACK, for a CPU
+    worker; a GPU worker wants hundreds, with shard_size at least that)."""
+    schedule = profile.schedule(collection)
     dataset = dataset_of_collection(collection)
     common = dict(
         dataset=dataset,
-        nets=nets or settings["nets"],
-        checkpoints=tuple(settings["checkpoints"]),
-        epochs_between_checkpoints=settings["epochs_between_checkpoints"],
-        shard_size=shard_size or settings["shard_size"],
+        nets=nets or schedule.nets,
+        checkpoints=schedule.checkpoints,
+        epochs_between_checkpoints=schedule.epochs_between_checkpoints,
+        shard_size=shard_size or schedule.shard_size,
         seeds=seeds,
         stack=stack or STACK,
-        train_images=settings["train_images"],
-        test_images=settings["test_images"],
-        mnist_subset=settings["mnist_subset"] and dataset == "mnist",
-        profile=profile,
+        train_images=schedule.train_images,
+        test_images=schedule.test_images,
+        mnist_subset=schedule.mnist_subset,
+        profile=profile.name,
         collection=collection,
     )
     if collection == dataset:
@@ -143,26 +147,19 @@ def _zoo_paths(out: Path, specs: dict[str, ZooSpec]) -> dict[str, Path]:
 
 
 def generate_collection(
-    profile: str,
-    collection: str,
-    nets: int | None = None,
+    specs: dict[str, ZooSpec],
     out: str | os.PathLike | None = None,
-    shard_size: int | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
     client=None,
     progress: bool = True,
-    seeds: str = DEFAULT_SEED_POLICY,
     force: bool = False,
-    stack: int | None = None,
 ) -> Path:
-    """Generate one collection of a profile into `out` (default: its zoo_dir); resumes, reuses complete zoos.
-
-    seeds: the seed policy, "shared" (the paper's) or "per-run" (see zoolib.hparams). `force` replaces
-    what `out` holds even if zoolib did not generate it. stack: nets per graph (default
-    zoolib.train.STACK, for a CPU worker; a GPU worker wants hundreds, with shard_size at least that)."""
-    specs = collection_specs(profile, collection, nets, shard_size, seeds, stack)
-    out = Path(out) if out is not None else zoo_dir(profile, collection)
+    """Generate one collection (its `collection_specs`) into `out` (default: the profile's folder of it);
+    resumes, reuses complete zoos. `force` replaces what `out` holds even if zoolib did not generate it."""
+    first = next(iter(specs.values()))
+    collection = first.collection
+    out = resolved_out(out if out is not None else zoo_dir(first.profile, collection))
     paths = _zoo_paths(out, specs)
     if collection.endswith(ARCHS_SUFFIX):  # a folder of zoos: only those, their shards, locks and the index
         ours = [INDEX_FILE, *specs, *(f"{n}.shards" for n in specs), *(f".{n}.lock" for n in specs)]
@@ -181,12 +178,25 @@ def generate_collection(
     return out
 
 
+def resolved_out(out: str | os.PathLike) -> Path:
+    """`out` as the absolute path it names, symlinks and '.' resolved: the lock, the checks and the zoo all
+    go there, so two names of one folder are one zoo (ValueError for the file system's root)."""
+    path = Path(out).expanduser().resolve()
+    if path.parent == path:
+        raise ValueError(f"--out {out}: is the root of the file system; give a folder for the zoo")
+    return path
+
+
 def zoo_complete(path: Path, spec: ZooSpec) -> bool:
-    """True when `path` holds a finished zoo made from `spec` (shard size aside)."""
+    """True when `path` holds a finished zoo made from `spec` (shard size aside); a damaged or foreign
+    generation.json is no finished zoo (`_check_out` refuses to replace it unless forced)."""
     try:
-        recorded = json.loads((Path(path) / GENERATION_FILE).read_text())["spec"]
-    except (OSError, ValueError, KeyError):
+        generation = read_generation(path) if Path(path).is_dir() else None
+    except ZooFormatError:
         return False
+    if generation is None:
+        return False
+    recorded = generation.spec
     current = spec.to_dict()
     same = all(recorded.get(k) == v for k, v in current.items() if k != "shard_size")
     return same and all((Path(path) / f).is_file() for f in ("weights.npy", "metrics.csv.gz", "layout.csv"))
@@ -268,7 +278,7 @@ _LOCKED: set[Path] = set()  # zoos whose lock this process holds (so that _exclu
 def _exclusive(out: Path):
     """Hold an exclusive lock on generating `out` (fcntl.flock of `.<name>.lock` beside it) for the block;
     ZooLocked naming the holder's pid if another process has it."""
-    key = out.absolute()
+    key = resolved_out(out)
     if key in _LOCKED:
         yield
         return
@@ -302,9 +312,16 @@ def _exclusive(out: Path):
 
 
 def _check_out(out: Path, force: bool) -> None:
-    """FileExistsError unless `out` is free, or holds only a zoo that zoolib generated (or `force`)."""
+    """FileExistsError unless `out` is free, or holds only a zoo that zoolib generated (or `force`); a
+    damaged generation.json is named (ZooFormatError). Called before any net trains."""
     check_replaceable(out, force=force)
-    if not force and (out / WEIGHTS_FILE).exists() and not (out / GENERATION_FILE).exists():
+    if force or not out.is_dir():
+        return
+    try:
+        generation = read_generation(out)
+    except ZooFormatError as err:
+        raise ZooFormatError(f"{err}; or pass --force to replace the zoo") from None
+    if generation is None and (out / WEIGHTS_FILE).exists():
         raise FileExistsError(
             f"{out} holds a zoo that zoolib did not generate (no {GENERATION_FILE}: downloaded or written by hand); "
             "choose another --out, or pass --force to replace it"
@@ -339,7 +356,7 @@ def generate_zoo(
 
     Holds an exclusive lock on `out` throughout (ZooLocked if another process generates it); `out`
     holding anything zoolib did not generate is refused (FileExistsError) unless `force`."""
-    out = Path(out)
+    out = resolved_out(out)
     with _exclusive(out):
         return _generate_locked(spec, out, client, scheduler, workers, progress, force)
 
@@ -374,8 +391,11 @@ def _generate_locked(spec: ZooSpec, out: Path, client, scheduler, workers, progr
 
 
 def _run_shards(client, spec, configs, data, todo, shard_dir: Path, label: str, progress: bool) -> None:
+    """Train the shards `todo` on `client`, writing each as it finishes. Progress: a bar on a terminal; when
+    stdout is not one (a log, CI), a line per finished shard with the nets done and the time elapsed."""
     from dask.distributed import as_completed
 
+    started = time.time()
     data_future = client.scatter(data, broadcast=True, hash=False)
     futures = {}
     for positions, name in todo:
@@ -384,13 +404,18 @@ def _run_shards(client, spec, configs, data, todo, shard_dir: Path, label: str, 
             spec.arch, spec.stack, spec.engine, key=f"zoolib-{name}",
         )
         futures[future] = (len(positions), name)
-    done_before = spec.nets - sum(n for n, _ in futures.values())
-    bar = tqdm(total=spec.nets, initial=done_before, desc=label, unit="net", **bar_switch(progress))
+    done = spec.nets - sum(n for n, _ in futures.values())
+    lines = progress and not sys.stdout.isatty()
+    bar = tqdm(total=spec.nets, initial=done, desc=label, unit="net", **bar_switch(progress and not lines))
     try:
-        for future, (weights, metrics) in as_completed(futures, with_results=True):
+        for finished, (future, (weights, metrics)) in enumerate(as_completed(futures, with_results=True), 1):
             count, name = futures[future]
             _write_shard(shard_dir, name, weights, metrics)
             bar.update(count)
+            done += count
+            if lines:
+                print(f"{label}: {done} of {spec.nets} nets, shard {finished} of {len(futures)} of this session, "
+                      f"{time.time() - started:.0f} s", flush=True)
     except BaseException:
         client.cancel(list(futures))
         raise
@@ -483,38 +508,12 @@ def _merge(out: Path, spec: ZooSpec, data: Dataset, plan, shard_dir: Path, elaps
     shutil.rmtree(shard_dir, ignore_errors=True)
 
 
-def trained_images(info: dict, runs: pd.DataFrame) -> int:
+def trained_images(generation: Generation, runs: pd.DataFrame) -> int:
     """Image-epochs a generated zoo was trained for: per run, its training subset in whole batches of
     BATCH_SIZE (drop_remainder) times the last checkpoint epoch (a diverged run counts in full).
 
-    `info` is the zoo's generation.json (`zoolib.zoo.generation_info`), `runs` one row per run with
-    config.train_fraction. Divided by info["seconds_last_session"] it is the generation's throughput.
+    `generation` is the zoo's generation.json (`zoolib.zoo.read_generation`), `runs` one row per run with
+    config.train_fraction. Divided by `generation.seconds` it is the generation's throughput.
     """
-    epochs = int(info["spec"]["checkpoints"][-1])
-    subset = (runs["config.train_fraction"].astype(float) * int(info["train_images"])).astype(int)
-    return int((subset // BATCH_SIZE * BATCH_SIZE).sum()) * epochs
-
-
-# ----------------------------------------------------------------------------- Dask
-
-
-SCHEDULER_ENV = "ZOOLIB_SCHEDULER"  # a Dask scheduler address (tcp://host:8786) for generation and experiments
-
-
-@contextlib.contextmanager
-def dask_client(scheduler: str | None = None, workers: int | None = None):
-    """A Dask client: of the cluster at `scheduler` (default $ZOOLIB_SCHEDULER), else of a LocalCluster of
-    single-threaded processes."""
-    from dask.distributed import Client, LocalCluster
-
-    scheduler = scheduler or os.environ.get(SCHEDULER_ENV)
-    if scheduler:
-        with Client(scheduler) as client:
-            yield client
-        return
-    n = workers or os.cpu_count() or 1
-    with LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",  # loopback, any free port
-        silence_logs=logging.ERROR
-    ) as cluster, Client(cluster) as client:
-        yield client
+    subset = (runs["config.train_fraction"].astype(float) * int(generation.train_images or 0)).astype(int)
+    return int((subset // BATCH_SIZE * BATCH_SIZE).sum()) * generation.epochs

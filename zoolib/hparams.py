@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from zoolib.cnn import PAPER_ARCHITECTURE, Architecture
-from zoolib.zoo import CONFIG_COLUMNS
 
 # Table 1: (hyperparameter, distribution, values). Ranges of the continuous ones are inferred.
 SPACE: dict[str, tuple[str, tuple]] = {
@@ -35,9 +34,31 @@ SPACE: dict[str, tuple[str, tuple]] = {
     "activation": ("choice", ("relu", "tanh")),
     "train_fraction": ("choice", (0.1, 0.25, 0.5, 1.0)),
 }
+# The config.* columns of a zoo's metrics.csv.gz, as released (one per run, repeated on its checkpoints).
+CONFIG_COLUMNS = [
+    "config.activation",
+    "config.b_init",
+    "config.dataset",
+    "config.dnn_architecture",
+    "config.dropout",
+    "config.epochs",
+    "config.epochs_between_checkpoints",
+    "config.init_std",
+    "config.l2reg",
+    "config.learning_rate",
+    "config.num_layers",
+    "config.num_units",
+    "config.optimizer",
+    "config.random_seed",
+    "config.train_fraction",
+    "config.w_init",
+]
 SEED_POLICIES = ("shared", "per-run")
 DEFAULT_SEED_POLICY = "shared"  # the paper's
-FIXED = {"layers": 3, "units": 16, "stride": 2, "epochs": 86, "epochs between checkpoints": 20, "batch size": 512}
+BATCH_SIZE = 512
+CHECKPOINTS = (0, 1, 2, 3, 20, 40, 60, 80, 86)  # the epochs whose weights the paper kept (and released)
+FIXED = {"layers": 3, "units": 16, "stride": 2, "epochs": CHECKPOINTS[-1], "epochs between checkpoints": 20,
+         "batch size": BATCH_SIZE}
 
 
 def space_table() -> pd.DataFrame:

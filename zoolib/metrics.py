@@ -3,6 +3,8 @@ impose, and bootstrap intervals. A leaf: numpy and scipy only, so every other mo
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.stats import kendalltau
 
@@ -46,20 +48,64 @@ def tau_ceiling(y_true) -> float:
 METRICS = {"r2": r2, "kendall_tau": kendall_tau, "mse": mse, "mad": mad}
 
 
+def resamples(n: int, n_resamples: int = 200, seed: int = 0) -> np.ndarray:
+    """Row indices of `n_resamples` bootstrap resamples of n rows, shape (n_resamples, n), seeded.
+
+    Two metrics computed on the same resamples move together: their difference is what a paired
+    comparison bootstraps (`paired_difference`)."""
+    return np.random.default_rng(seed).integers(0, n, (n_resamples, n)) if n else np.zeros((n_resamples, 0), int)
+
+
+def bootstrap_values(y_true, y_pred, metric: str, indices: np.ndarray) -> np.ndarray:
+    """The metric on each resample (a row of `indices`, from `resamples`)."""
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    return np.array([METRICS[metric](y_true[idx], y_pred[idx]) for idx in indices], float)
+
+
+def percentile_interval(values, level: float = 0.95) -> tuple[float, float]:
+    """The central `level` percentile interval of bootstrap values, NaN resamples left out (NaN if all are)."""
+    values = np.asarray(values, float)
+    if np.isnan(values).all():  # e.g. tau of constant predictions: undefined in every resample
+        return float("nan"), float("nan")
+    tail = 100 * (1 - level) / 2
+    low, high = np.nanpercentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
 def bootstrap_ci(y_true, y_pred, metric: str, n_resamples: int = 200, level: float = 0.95,
                  seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of a metric over test rows (one row per run), seeded."""
-    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n_resamples):
-        idx = rng.integers(0, len(y_true), len(y_true))
-        values.append(METRICS[metric](y_true[idx], y_pred[idx]))
-    tail = 100 * (1 - level) / 2
-    if np.isnan(values).all():  # e.g. tau of constant predictions: undefined in every resample
-        return float("nan"), float("nan")
-    low, high = np.nanpercentile(values, [tail, 100 - tail])
-    return float(low), float(high)
+    indices = resamples(len(np.asarray(y_true)), n_resamples, seed)
+    return percentile_interval(bootstrap_values(y_true, y_pred, metric, indices), level)
+
+
+def paired_difference(y_true, pred_a, pred_b, metric: str = "r2", n_resamples: int = 200, level: float = 0.95,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """metric(y_true, pred_a) - metric(y_true, pred_b) and its percentile interval, both metrics computed on
+    the SAME bootstrap resamples of the rows (a paired comparison: two predictions of the same nets)."""
+    y_true = np.asarray(y_true, float)
+    indices = resamples(len(y_true), n_resamples, seed)
+    differences = bootstrap_values(y_true, pred_a, metric, indices) - bootstrap_values(y_true, pred_b, metric, indices)
+    value = METRICS[metric](y_true, pred_a) - METRICS[metric](y_true, pred_b)
+    return (float(value), *percentile_interval(differences, level))
+
+
+def median_over_pairs(pairs: list[tuple[str, np.ndarray, np.ndarray]], metric: str = "kendall_tau",
+                      n_resamples: int = 200, level: float = 0.95, seed: int = 0) -> tuple[tuple[float, float, float], np.ndarray]:
+    """A claim made of many comparisons (e.g. the pairs of a transfer grid), each pair (test group, y_true,
+    y_pred): the median of the metric over the pairs with its percentile interval, and per pair the one-sided
+    bootstrap p-value of "metric <= 0". Each test group is resampled once per bootstrap draw, so the pairs
+    that test on the same nets share their resamples (as `paired_difference` does)."""
+    groups = {group: len(y) for group, y, _ in pairs}
+    indices = {group: resamples(n, n_resamples, seed + k) for k, (group, n) in enumerate(groups.items())}
+    values = np.array([bootstrap_values(y, p, metric, indices[group]) for group, y, p in pairs])  # (pairs, R)
+    point = np.array([METRICS[metric](y, p) for _, y, p in pairs])
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample where every pair is undefined: NaN
+        medians = np.nanmedian(values, axis=0) if len(pairs) else values
+        p_values = np.where(np.isnan(point), np.nan, (1 + (values <= 0).sum(axis=1)) / (1 + n_resamples))
+    median = float(np.nanmedian(point)) if len(pairs) and not np.isnan(point).all() else float("nan")
+    return (median, *percentile_interval(medians, level)), p_values
 
 
 def score(y_true, y_pred, n_bootstrap: int = 200, seed: int = 0) -> dict:

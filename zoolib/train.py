@@ -40,11 +40,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from zoolib.cnn import MODEL_NAME, Architecture, build_model, get_flat_parameters, layer_names, parameter_layout
-from zoolib.zoo import CONFIG_COLUMNS, RESULT_COLUMNS, parse_shape
+from zoolib.cnn import (MODEL_NAME, Architecture, build_model, get_flat_parameters, layer_names, parameter_layout,
+                        parse_shape)
+from zoolib.hparams import BATCH_SIZE, CONFIG_COLUMNS
 
 # -- defaults
-BATCH_SIZE = 512
+RESULT_COLUMNS = ["modeldir", "step", "test_accuracy", "test_loss", "train_accuracy", "train_loss"]  # per checkpoint row
 STACK = 4  # nets per graph: what generation and the benchmark run on a CPU worker
 ENGINE = "fast"
 ENGINES = ("fast", "keras")

@@ -2,7 +2,7 @@
 
 A structural check (zoolib.release.check_release) says the files are shaped right; this one says the
 numbers mean what we think: for a sample of runs it loads the final checkpoint and one other checkpoint
-into zoolib.cnn.build_model (the run's activation, the zoo's architecture), evaluates it on the
+as a Keras model (zoolib.zoo.keras_model: the zoo's architecture, the run's activation), evaluates it on the
 dataset's test split with the paper's preprocessing, and compares with test_accuracy in metrics.csv.gz.
 On a zoo we generated the two agree to within one test image; on the released zoo agreement shows that
 layout, preprocessing and network match the paper's.
@@ -10,76 +10,33 @@ layout, preprocessing and network match the paper's.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from zoolib.cnn import Architecture, KINDS, build_model, parameter_layout, set_flat_parameters
 from zoolib.data import IMAGE_SIZE
-from zoolib.zoo import GENERATION_FILE, Zoo, ZooFormatError, dataset_of, generation_info, layout_table
-
-
-def _config_value(zoo: Zoo, column: str, default):
-    if column not in zoo.metrics or zoo.metrics[column].isna().all():
-        return default
-    values = zoo.metrics[column].dropna().unique()
-    if len(values) != 1:
-        raise ZooFormatError(f"{zoo.path}: {column} holds {list(values)}; one architecture per zoo expected")
-    return values[0]
-
-
-def zoo_architecture(zoo: Zoo, input_size: int) -> Architecture:
-    """The architecture of the zoo's nets, checked against the zoo's layout.csv.
-
-    A zoo made by `zoolib zoo generate` records its full architecture (padding, stride ... included) in
-    generation.json; otherwise (the released zoo) it is read from config.dnn_architecture / num_layers /
-    num_units with the paper's defaults for the rest.
-    """
-    if zoo.path is not None and (zoo.path / GENERATION_FILE).is_file():
-        recorded = generation_info(zoo.path).get("spec", {}).get("arch")
-        if recorded:
-            arch = Architecture.from_string(recorded)
-            return _matching_layout(zoo, dataclasses.replace(arch, input_size=input_size))
-    default = Architecture()
-    kind = str(_config_value(zoo, "config.dnn_architecture", default.kind))
-    if kind not in KINDS:
-        raise ZooFormatError(f"{zoo.path}: config.dnn_architecture is {kind!r}; zoolib builds {KINDS}")
-    arch = Architecture(
-        kind=kind,
-        num_layers=int(_config_value(zoo, "config.num_layers", default.num_layers)),
-        num_units=int(_config_value(zoo, "config.num_units", default.num_units)),
-        input_size=input_size,
-    )
-    return _matching_layout(zoo, arch)
-
-
-def _matching_layout(zoo: Zoo, arch: Architecture) -> Architecture:
-    """`arch` if the zoo's layout.csv is its layout, else a ZooFormatError naming both."""
-    if not layout_table(zoo.layout).equals(layout_table(parameter_layout(arch))):
-        raise ZooFormatError(
-            f"{zoo.path}: layout.csv does not match the layout of {arch.to_string()} "
-            f"(see `zoolib layout --arch {arch.to_string()}`); cannot rebuild these nets"
-        )
-    return arch
+from zoolib.zoo import Zoo, ZooFormatError, dataset_of, keras_model, read_generation, zoo_architecture
 
 
 def load_test_set(zoo: Zoo, allow_mnist_subset: bool = False, test_images: int | None = None):
     """The test split the zoo's accuracies were measured on: zoolib.data.load_dataset of its dataset,
     cut to the first `test_images` images. For a zoo made by `zoolib zoo generate`, its generation.json
-    supplies the image counts unless given, and a zoo trained on the MNIST 5k subset is tested on it; a
-    data source differing from the recorded one is a warning printed by the caller (returned as the
-    second value, else None)."""
+    supplies the image counts (another `test_images` is refused: the accuracies were not measured on
+    those images), and a zoo trained on the MNIST 5k subset is tested on it; a data source differing
+    from the recorded one is a warning printed by the caller (returned as the second value, else None)."""
     from zoolib.data import load_dataset, load_mnist_subset
 
     if test_images is not None and test_images < 1:
         raise ValueError(f"test_images must be a positive number of images, got {test_images}")
-    made = zoo.path is not None and (zoo.path / GENERATION_FILE).is_file()
-    info = generation_info(zoo.path) if made else {}
-    spec = info.get("spec", {})
+    generation = read_generation(zoo.path) if zoo.path is not None else None
+    spec = generation.spec if generation is not None else {}
+    recorded = spec.get("test_images")
+    if test_images is not None and recorded is not None and test_images != recorded:
+        raise ValueError(f"--test-images {test_images}: the accuracies of {zoo.path} were measured on the first "
+                         f"{recorded} test images ({generation.file}); on other images a wrong accuracy cannot be told "
+                         "from the change of images: leave --test-images out")
     data = load_mnist_subset() if spec.get("mnist_subset") else load_dataset(dataset_of(zoo), allow_mnist_subset)
-    test_images = test_images if test_images is not None else spec.get("test_images")
+    test_images = test_images if test_images is not None else recorded
     if test_images is not None:
         data = data.subset(n_test=test_images)
 
@@ -87,8 +44,8 @@ def load_test_set(zoo: Zoo, allow_mnist_subset: bool = False, test_images: int |
         return str(source).split(", first ")[0]
 
     warning = None
-    if "data_source" in info and origin(data.source) != origin(info["data_source"]):
-        warning = f"the zoo was generated on {info['data_source']!r}, the test set here comes from {data.source!r}"
+    if generation is not None and generation.data_source and origin(data.source) != origin(generation.data_source):
+        warning = f"the zoo was generated on {generation.data_source!r}, the test set here comes from {data.source!r}"
     return data, warning
 
 
@@ -123,11 +80,17 @@ def evaluate_accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 250
 
 def verify_zoo(zoo: Zoo, data, n: int = 20, seed: int = 0, tolerance_images: float = 1.0) -> pd.DataFrame:
     """Re-evaluate n sampled checkpoints of `zoo` on `data` (a zoolib.data.Dataset: name, x_test,
-    y_test); return one row per net: recorded and measured accuracy, their difference in accuracy and
-    in test images, and `ok` (|difference| <= tolerance_images test images). No row when every
-    sampled checkpoint holds NaN/Inf weights: then nothing was checked."""
+    y_test, the images the accuracies were recorded on); return one row per net: recorded and measured
+    accuracy, their difference in accuracy and in test images, `ok` (|difference| <= tolerance_images
+    test images) and `can_fail` (whether some accuracy on these images would fail the check: a net
+    whose check cannot fail tells nothing). No row when every sampled checkpoint holds NaN/Inf
+    weights: then nothing was checked. A tolerance of the whole test set, which no net can fail, is refused."""
     if n < 1:
         raise ValueError(f"n must be a positive number of nets, got {n}")
+    if tolerance_images >= len(data.y_test):
+        raise ValueError(f"--tolerance {tolerance_images:g}: no accuracy on {len(data.y_test)} test images differs "
+                         "from the recorded one by more, so the check could not fail; give a tolerance below "
+                         f"{len(data.y_test) / 2:g} images (default 1)")
     dataset = dataset_of(zoo)
     if data.name != dataset:
         raise ValueError(f"the zoo holds {dataset} nets but the test set given is {data.name}")
@@ -140,15 +103,11 @@ def verify_zoo(zoo: Zoo, data, n: int = 20, seed: int = 0, tolerance_images: flo
     finite = np.zeros(len(metrics), dtype=bool)
     finite[candidates] = [np.isfinite(zoo.weights[r]).all() for r in candidates]
     rows = sample_rows(metrics, n, seed, finite)
-    models: dict[str, object] = {}
     report = []
     for row in tqdm(rows, desc="re-evaluating nets", leave=False):
         meta = metrics.iloc[row]
-        activation = str(meta.get("config.activation", "relu"))
-        if activation not in models:
-            models[activation] = build_model(arch, activation=activation)
-        set_flat_parameters(models[activation], np.asarray(zoo.weights[row]), zoo.layout)
-        measured = evaluate_accuracy(models[activation], x, y)
+        model = keras_model(zoo, int(row))
+        measured = evaluate_accuracy(model, x, y)
         recorded = float(meta["test_accuracy"])
         images = (measured - recorded) * len(y)
         report.append(
@@ -156,15 +115,22 @@ def verify_zoo(zoo: Zoo, data, n: int = 20, seed: int = 0, tolerance_images: flo
                 "row": int(row),
                 "modeldir": meta["modeldir"],
                 "step": int(meta["step"]),
-                "activation": activation,
+                "activation": str(meta.get("config.activation", "relu")),
                 "recorded": recorded,
                 "measured": measured,
                 "difference": measured - recorded,
                 "images": images,
                 "ok": abs(images) <= tolerance_images + 1e-6,
+                "can_fail": can_fail(recorded, len(y), tolerance_images),
             }
         )
     return pd.DataFrame(report)
+
+
+def can_fail(recorded: float, test_images: int, tolerance_images: float) -> bool:
+    """Whether a check of a net recorded at accuracy `recorded` could fail: some accuracy on
+    `test_images` images (0, 1/n, ..., 1) lies more than `tolerance_images` images away from it."""
+    return max(recorded, 1 - recorded) * test_images > tolerance_images + 1e-6
 
 
 def failures(report: pd.DataFrame) -> list[str]:

@@ -6,11 +6,13 @@ A zoo directory holds three files, as released:
 - layout.csv: varname, start_idx, end_idx, shape of every parameter tensor in a row.
 A zoo zoolib writes or installs also holds manifest.json (size and sha256 of every file, and of the
 archive it came from), so that `zoolib zoo verify --integrity` can tell when a file changed; a
-generated zoo holds generation.json too.
+generated zoo holds generation.json too. One net of a zoo, a row, becomes a Keras 3 model with
+`keras_model` (its architecture from generation.json or the config columns: `zoo_architecture`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import mmap
 import os
@@ -21,8 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zoolib.data import DATASETS
+from zoolib.cnn import KINDS, Architecture, build_model, parameter_layout, parse_shape, set_flat_parameters
+from zoolib.data import DATASETS, IMAGE_SIZE
 from zoolib.files import TEMP_PREFIX, atomic_write, sha256_file, write_text_atomic
+from zoolib.hparams import CONFIG_COLUMNS
+from zoolib.train import RESULT_COLUMNS
 
 WEIGHTS_FILE = "weights.npy"
 METRICS_FILE = "metrics.csv.gz"
@@ -32,25 +37,9 @@ INDEX_FILE = "architectures.csv"  # a collection folder of one zoo per architect
 MANIFEST_FILE = "manifest.json"  # size and sha256 of every file of a zoo (write_manifest, check_manifest)
 ZOO_FILES = (WEIGHTS_FILE, METRICS_FILE, LAYOUT_FILE)
 
-CONFIG_COLUMNS = [
-    "config.activation",
-    "config.b_init",
-    "config.dataset",
-    "config.dnn_architecture",
-    "config.dropout",
-    "config.epochs",
-    "config.epochs_between_checkpoints",
-    "config.init_std",
-    "config.l2reg",
-    "config.learning_rate",
-    "config.num_layers",
-    "config.num_units",
-    "config.optimizer",
-    "config.random_seed",
-    "config.train_fraction",
-    "config.w_init",
-]
-RESULT_COLUMNS = ["modeldir", "step", "test_accuracy", "test_loss", "train_accuracy", "train_loss"]
+NUMERIC_CONFIG_COLUMNS = [c for c in CONFIG_COLUMNS if c.split(".")[1] in (
+    "dropout", "epochs", "epochs_between_checkpoints", "init_std", "l2reg", "learning_rate", "num_layers", "num_units",
+    "random_seed", "train_fraction")]
 METRICS_COLUMNS = CONFIG_COLUMNS + RESULT_COLUMNS + ["laststep"]
 REQUIRED_METRICS_COLUMNS = ["modeldir", "step", "test_accuracy"]
 ACCURACY_COLUMNS = ["test_accuracy", "train_accuracy"]
@@ -105,18 +94,6 @@ class Zoo:
         row = match.iloc[0]
         shape = parse_shape(row["shape"])
         return np.asarray(self.weights[:, row["start_idx"] : row["end_idx"]]).reshape((-1, *shape))
-
-
-def parse_shape(text: str) -> tuple[int, ...]:
-    """'(3, 3, 1, 16)' -> (3, 3, 1, 16); '(16,)' -> (16,); ValueError unless positive integers."""
-    inner = str(text).strip().strip("()[] ")
-    try:
-        shape = tuple(int(p) for p in inner.split(",") if p.strip())
-    except ValueError:
-        shape = ()
-    if not shape or min(shape) < 1:
-        raise ValueError(f"shape {text!r} is not a tuple of positive integers such as (3, 3, 1, 16)")
-    return shape
 
 
 def layout_table(layout: pd.DataFrame) -> pd.DataFrame:
@@ -294,12 +271,31 @@ def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
         raise ZooFormatError(f"{path}: step holds '{metrics['step'][bad].iloc[0]}' (row {int(np.argmax(bad))}); "
                              "expected the epoch of each checkpoint, an integer >= 0")
     metrics["step"] = step.astype(np.int64)
+    runs = metrics["modeldir"]
+    blank = runs.isna() | runs.astype(str).str.strip().eq("")
+    if blank.any():
+        raise ZooFormatError(f"{path}: modeldir is empty in row {int(np.argmax(blank))}; expected the run's name in "
+                             "every row (rows of one run share it)")
+    twice = metrics.duplicated(["modeldir", "step"], keep=False).to_numpy()
+    if twice.any():
+        first = int(np.argmax(twice))
+        rows = np.flatnonzero(twice & (runs == runs.iloc[first]).to_numpy() & (step == step.iloc[first]).to_numpy())
+        raise ZooFormatError(f"{path}: run {runs.iloc[first]} has {len(rows)} rows at epoch {int(step.iloc[first])} "
+                             f"(rows {', '.join(map(str, rows[:5]))}); expected one row per run and checkpoint")
     for column in [c for c in ACCURACY_COLUMNS if c in metrics.columns]:
         values = pd.to_numeric(metrics[column], errors="coerce")
-        bad = (values.isna() & metrics[column].notna()) | (values < 0) | (values > 1)
+        missing_ok = column != "test_accuracy"  # what every predictor is trained and scored on
+        bad = (values.isna() & (metrics[column].notna() | (not missing_ok))) | (values < 0) | (values > 1)
         if bad.any():
             raise ZooFormatError(f"{path}: {column} holds '{metrics[column][bad].iloc[0]}' (row {int(np.argmax(bad))}); "
                                  "expected a fraction in [0, 1]")
+        metrics[column] = values
+    for column in [c for c in NUMERIC_CONFIG_COLUMNS if c in metrics.columns]:
+        values = pd.to_numeric(metrics[column], errors="coerce")
+        bad = values.isna() & metrics[column].notna()
+        if bad.any():
+            raise ZooFormatError(f"{path}: {column} holds '{metrics[column][bad].iloc[0]}' (row {int(np.argmax(bad))}); "
+                                 "expected a number")
         metrics[column] = values
     if "laststep" in metrics.columns and metrics["laststep"].dtype != bool:
         metrics["laststep"] = metrics["laststep"].astype(str).str.upper().eq("TRUE")
@@ -423,36 +419,54 @@ def write_manifest(folder: str | os.PathLike, archive: dict | None = None, progr
     return manifest
 
 
-def read_manifest(folder: str | os.PathLike) -> dict:
-    """The manifest.json of a zoo folder (ZooFormatError if missing or unreadable)."""
-    file = Path(folder) / MANIFEST_FILE
+@dataclass(frozen=True)
+class Manifest:
+    """A zoo's manifest.json: size and sha256 per file, and the archive it was installed from (if any)."""
+
+    file: Path
+    files: dict[str, tuple[int, str]]  # name -> (bytes, sha256)
+    archive_sha256: str | None = None
+
+
+def read_manifest(folder: str | os.PathLike) -> Manifest:
+    """The manifest.json of a zoo folder (ZooFormatError naming the folder or file if missing or malformed)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ZooFormatError(f"{folder}: no such zoo folder" if not folder.exists() else f"{folder}: not a folder; "
+                             "give the zoo's folder")
+    file = folder / MANIFEST_FILE
     if not file.is_file():
         raise ZooFormatError(f"{file}: missing; zoos that zoolib downloads or generates carry one "
                              "(download or generate this zoo again to get it)")
     try:
-        manifest = json.loads(file.read_text())
-        valid = all(isinstance(e["size"], int) and isinstance(e["sha256"], str) for e in manifest["files"].values())
+        raw = json.loads(file.read_text())
+        files = {str(name): (e["size"], e["sha256"]) for name, e in raw["files"].items()}
+        archive = raw.get("archive") or {}
+        valid = bool(files) and all(isinstance(size, int) and isinstance(digest, str) for size, digest in files.values())
+        archive_sha256 = archive.get("sha256")
+        valid = valid and isinstance(archive_sha256, (str, type(None)))
     except (ValueError, KeyError, TypeError, AttributeError):
         valid = False
     if not valid:
-        raise ZooFormatError(f"{file}: not a zoolib manifest (a \"files\" map of name -> size, sha256); it was changed")
-    return manifest
+        raise ZooFormatError(f"{file}: not a zoolib manifest (a non-empty \"files\" map of name -> size, sha256); "
+                             "it was changed: download or generate the zoo again")
+    return Manifest(file, files, archive_sha256)
 
 
 def check_manifest(folder: str | os.PathLike, progress: bool = True) -> list[tuple[str, str]]:
     """Re-hash every file listed in the folder's manifest.json: (file name, status) per file, status
     'ok', 'missing', 'changed (...)', or 'not in the manifest' for a zoo file the manifest leaves out."""
     folder = Path(folder)
-    listed = read_manifest(folder)["files"]
+    listed = read_manifest(folder).files
     report = []
-    for name, entry in listed.items():
+    for name, (size, sha256) in listed.items():
         file = folder / name
         if not file.is_file():
             report.append((name, "missing"))
-        elif file.stat().st_size != entry["size"]:
-            report.append((name, f"changed (size {file.stat().st_size} bytes, the manifest says {entry['size']})"))
-        elif (digest := sha256_file(file, progress)) != entry["sha256"]:
-            report.append((name, f"changed (sha256 {digest[:16]}..., the manifest says {entry['sha256'][:16]}...)"))
+        elif file.stat().st_size != size:
+            report.append((name, f"changed (size {file.stat().st_size} bytes, the manifest says {size})"))
+        elif (digest := sha256_file(file, progress)) != sha256:
+            report.append((name, f"changed (sha256 {digest[:16]}..., the manifest says {sha256[:16]}...)"))
         else:
             report.append((name, "ok"))
     unlisted = [n for n in ZOO_FILES + (GENERATION_FILE,) if n not in listed and (folder / n).exists()]
@@ -468,21 +482,95 @@ def read_collection(path: str | os.PathLike) -> dict[str, Zoo]:
     return {path.name: read_zoo(path)}
 
 
-def is_synthetic(path: str | os.PathLike) -> bool:
-    """Whether the zoo at `path` says it is synthetic (benchmarks/released_like.py: for time and memory, not findings)."""
-    file = Path(path) / GENERATION_FILE
-    return file.is_file() and bool(generation_info(path).get("synthetic"))
+@dataclass(frozen=True)
+class Generation:
+    """How zoolib made a zoo, as its generation.json records it (`read_generation`).
+
+    `spec` is the zoolib.generate.ZooSpec as a dict (dataset, nets, checkpoints, arch, arch_name, ...);
+    a synthetic zoo of benchmarks/released_like.py (timing only, not trained) records none ({}).
+    """
+
+    file: Path
+    spec: dict
+    synthetic: bool = False
+    data_source: str | None = None
+    train_images: int | None = None
+    test_images: int | None = None
+    train_fractions: tuple[float, ...] = ()
+    runs: int | None = None
+    seconds: float = 0.0  # wall-clock seconds of the last generation session
+
+    @property
+    def trained(self) -> bool:
+        """Whether zoolib trained the nets (False for a synthetic zoo)."""
+        return bool(self.spec)
+
+    @property
+    def epochs(self) -> int:
+        return int(self.spec["checkpoints"][-1])
+
+    @property
+    def nets(self) -> int:
+        return int(self.spec["nets"])
+
+    @property
+    def arch_name(self) -> str:
+        return str(self.spec.get("arch_name", "cnn"))
 
 
-def generation_info(path: str | os.PathLike) -> dict:
-    """How a generated zoo was made (generation.json): spec, data source, images, time, zoolib version."""
+def _typed(raw: dict, key: str, kinds: tuple[type, ...]) -> bool:
+    """Whether raw[key] is absent, null or one of `kinds` (a bool is not a number)."""
+    value = raw.get(key)
+    return value is None or (isinstance(value, kinds) and not isinstance(value, bool))
+
+
+def parse_generation(raw: object, file: Path) -> Generation:
+    """A Generation from the parsed JSON of `file` (ZooFormatError naming it when the shape is wrong)."""
+    expected = ('an object with "spec" (dataset, nets, checkpoints) and the data source, image counts and '
+                "seconds of the generation; regenerate the zoo, or delete the file")
+    if not isinstance(raw, dict):
+        raise ZooFormatError(f"{file}: holds {type(raw).__name__} {str(raw)[:40]}; expected {expected}")
+    synthetic = bool(raw.get("synthetic"))
+    spec = raw.get("spec", {} if synthetic else None)
+    fields_ok = (_typed(raw, "data_source", (str,)) and _typed(raw, "train_images", (int,))
+                 and _typed(raw, "test_images", (int,)) and _typed(raw, "runs", (int,))
+                 and _typed(raw, "seconds_last_session", (int, float))
+                 and isinstance(raw.get("train_fractions", []), list))
+    spec_ok = isinstance(spec, dict) and (synthetic and not spec or (
+        spec.get("dataset") in DATASETS and isinstance(spec.get("nets"), int) and not isinstance(spec["nets"], bool)
+        and isinstance(spec.get("checkpoints"), list) and bool(spec["checkpoints"])
+        and all(isinstance(c, int) for c in spec["checkpoints"])))
+    if not (fields_ok and spec_ok):
+        what = "spec" if not spec_ok else "a field of the wrong type"
+        raise ZooFormatError(f"{file}: {what} is not as zoolib writes it ({str(raw.get('spec'))[:60]}); expected {expected}")
+    return Generation(
+        file=file, spec=spec, synthetic=synthetic, data_source=raw.get("data_source"),
+        train_images=raw.get("train_images"), test_images=raw.get("test_images"),
+        train_fractions=tuple(float(f) for f in raw.get("train_fractions", [])), runs=raw.get("runs"),
+        seconds=float(raw.get("seconds_last_session") or 0),
+    )
+
+
+def read_generation(path: str | os.PathLike) -> Generation | None:
+    """The generation.json of the zoo folder `path`, or None if it has none (downloaded, written by hand).
+
+    ZooFormatError naming the file when it is not valid JSON or not of the shape zoolib writes."""
     file = Path(path) / GENERATION_FILE
     if not file.is_file():
-        raise FileNotFoundError(f"{file}: missing; only zoos made by `zoolib zoo generate` have it")
+        return None
     try:
-        return json.loads(file.read_text())
+        raw = json.loads(file.read_text())
     except ValueError as err:
-        raise ZooFormatError(f"{file}: not valid JSON ({err}); regenerate the zoo") from err
+        raise ZooFormatError(f"{file}: not valid JSON ({err}); regenerate the zoo, or delete the file") from None
+    except OSError as err:
+        raise ZooFormatError(f"{file}: cannot be read ({err.strerror}); check its permissions") from None
+    return parse_generation(raw, file)
+
+
+def is_synthetic(path: str | os.PathLike) -> bool:
+    """Whether the zoo at `path` says it is synthetic (benchmarks/released_like.py: for time and memory, not findings)."""
+    generation = read_generation(path)
+    return generation is not None and generation.synthetic
 
 
 def datasets_of(metrics: pd.DataFrame) -> list[str]:
@@ -518,3 +606,97 @@ def describe(zoo: Zoo) -> dict[str, object]:
         "final_test_accuracy": {k: float(acc[k]) for k in ("mean", "std", "min", "25%", "50%", "75%", "max")},
         "nonfinite_rows": int((~finite_rows(zoo.weights)).sum()),
     }
+
+
+# ----------------------------------------------------------------------------- one net of a zoo
+
+
+def _config_value(zoo: Zoo, column: str, default):
+    if column not in zoo.metrics or zoo.metrics[column].isna().all():
+        return default
+    values = zoo.metrics[column].dropna().unique()
+    if len(values) != 1:
+        raise ZooFormatError(f"{zoo.path}: {column} holds {list(values)}; one architecture per zoo expected")
+    return values[0]
+
+
+def zoo_architecture(zoo: Zoo, input_size: int | None = None) -> Architecture:
+    """The architecture of the zoo's nets, checked against the zoo's layout.csv.
+
+    A zoo made by `zoolib zoo generate` records its full architecture (padding, stride ... included) in
+    generation.json; otherwise (the released zoo) it is read from config.dnn_architecture / num_layers /
+    num_units with the paper's defaults for the rest. `input_size` defaults to the side of the zoo's images.
+    """
+    input_size = input_size or IMAGE_SIZE[dataset_of(zoo)]
+    generation = read_generation(zoo.path) if zoo.path is not None else None
+    if generation is not None:
+        recorded = generation.spec.get("arch")
+        if recorded:
+            arch = Architecture.from_string(recorded)
+            return _matching_layout(zoo, dataclasses.replace(arch, input_size=input_size))
+    default = Architecture()
+    kind = str(_config_value(zoo, "config.dnn_architecture", default.kind))
+    if kind not in KINDS:
+        raise ZooFormatError(f"{zoo.path}: config.dnn_architecture is {kind!r}; zoolib builds {KINDS}")
+    arch = Architecture(
+        kind=kind,
+        num_layers=int(_config_value(zoo, "config.num_layers", default.num_layers)),
+        num_units=int(_config_value(zoo, "config.num_units", default.num_units)),
+        input_size=input_size,
+    )
+    return _matching_layout(zoo, arch)
+
+
+def _matching_layout(zoo: Zoo, arch: Architecture) -> Architecture:
+    """`arch` if the zoo's layout.csv is its layout, else a ZooFormatError naming both."""
+    if not layout_table(zoo.layout).equals(layout_table(parameter_layout(arch))):
+        raise ZooFormatError(
+            f"{zoo.path}: layout.csv does not match the layout of {arch.to_string()} "
+            f"(see `zoolib layout --arch {arch.to_string()}`); cannot rebuild these nets"
+        )
+    return arch
+
+
+def keras_model(zoo: Zoo, row: int):
+    """The Keras 3 model of one net of the zoo: row `row` of weights.npy loaded into the zoo's architecture
+    (`zoo_architecture`, every variant; batch-norm moving statistics included) with the run's activation
+    and dropout (config.activation, config.dropout). ValueError for a row that does not exist or holds NaN/Inf."""
+    vector = row_weights(zoo, row)
+    activation, dropout = row_activation_dropout(zoo, row)
+    model = build_model(zoo_architecture(zoo), activation=activation, dropout=dropout)
+    set_flat_parameters(model, vector, zoo.layout)
+    return model
+
+
+def row_weights(zoo: Zoo, row: int) -> np.ndarray:
+    """The parameters of one net (float32); ValueError for a row that does not exist or holds NaN/Inf."""
+    if not 0 <= row < len(zoo):
+        raise ValueError(f"{zoo.path}: no row {row}; the zoo has rows 0 to {len(zoo) - 1}")
+    vector = np.asarray(zoo.weights[row], np.float32)
+    if not np.isfinite(vector).all():
+        raise ValueError(f"{zoo.path}: row {row} holds NaN/Inf weights (its run diverged); choose another row")
+    return vector
+
+
+def row_activation_dropout(zoo: Zoo, row: int) -> tuple[str, float]:
+    """The activation and dropout rate a row's run was trained with (relu and 0 where not recorded)."""
+    meta = zoo.metrics.iloc[row]
+    activation, dropout = meta.get("config.activation"), meta.get("config.dropout")
+    return ("relu" if pd.isna(activation) else str(activation)), (0.0 if pd.isna(dropout) else float(dropout))
+
+
+def run_row(zoo: Zoo, modeldir: str, step: int | None = None) -> int:
+    """The row of run `modeldir` at epoch `step` (default: the run's last checkpoint); ValueError naming
+    the run or the epochs it has when there is no such row."""
+    runs = zoo.metrics["modeldir"].astype(str).to_numpy()
+    rows = np.flatnonzero(runs == modeldir)
+    if rows.size == 0:
+        raise ValueError(f"{zoo.path}: no run {modeldir!r}; its runs are named like {runs[0]!r} (column modeldir "
+                         f"of {METRICS_FILE})")
+    steps = zoo.metrics["step"].to_numpy()[rows]
+    if step is None:
+        return int(rows[np.argmax(steps)])
+    if step not in steps:
+        raise ValueError(f"{zoo.path}: run {modeldir!r} has no checkpoint at epoch {step}; it has epochs "
+                         f"{sorted(set(steps.tolist()))}")
+    return int(rows[np.flatnonzero(steps == step)[0]])

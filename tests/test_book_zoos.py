@@ -1,0 +1,113 @@
+"""zoolib.book_zoos: a page's one setup call (`page`), the collections of a profile and their labels; and
+book/build.py's execution-cache key, which follows the resolved profile."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.zoo_fixtures import learnable_zoo
+from zoolib import book_zoos, profiles
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+
+
+@pytest.fixture()
+def released_data(tmp_path, monkeypatch) -> Path:
+    """A data folder whose released profile holds small released-format zoos of cifar10 and svhn_cropped."""
+    for seed, dataset in enumerate(("cifar10", "svhn_cropped")):
+        learnable_zoo(tmp_path / "zoos" / "released" / dataset, n_runs=120, steps=(0, 1, 86), seed=seed, dataset=dataset)
+    monkeypatch.setenv("ZOOLIB_DATA", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture()
+def glued(monkeypatch) -> dict:
+    """What `myst_nb.glue` received, by name (a page's kernel would paste it into the page)."""
+    import myst_nb
+
+    found = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: found.update({name: (value, display)}))
+    return found
+
+
+def test_page_resolves_the_profile_opens_its_collections_and_glues_the_zoo_label(released_data, glued, monkeypatch):
+    monkeypatch.setenv(profiles.PROFILE_ENV, "released")
+    monkeypatch.delenv(profiles.PRESET_ENV, raising=False)
+    ctx = book_zoos.page()
+    assert ctx.profile == profiles.resolve("released")
+    assert sorted(ctx.collections) == sorted(ctx.main) == sorted(ctx.zoos) == ["cifar10", "svhn_cropped"]
+    assert sorted(ctx.missing) == ["fashion_mnist", "mnist"] and "make download DATASET=mnist" in ctx.missing["mnist"]
+    assert ctx.zoos["cifar10"] is ctx.main["cifar10"].zoo
+    assert glued["zoos"] == (book_zoos.labels(ctx.main), False)
+    assert "released Small CNN Zoo, CIFAR10-GS, 120 nets, 86 epochs" in glued["zoos"][0]
+
+
+def test_page_labels_the_collections_it_shows(tmp_path, glued, monkeypatch):
+    monkeypatch.setenv("ZOOLIB_DATA", str(tmp_path))
+    tiny = profiles.resolve("tiny")
+    learnable_zoo(tiny.zoo_dir("fashion_mnist"), n_runs=8, steps=(0, 2), dataset="fashion_mnist")
+    ctx = book_zoos.page("tiny", label="all")
+    assert list(ctx.main) == ["fashion_mnist"] and "tiny zoo, Fashion-MNIST, 8 nets" in glued["zoos"][0]
+    book_zoos.page(tiny, label="variants")
+    assert glued["zoos"] == ("no zoo", False)  # no architecture collection on disk
+    with pytest.raises(ValueError, match="label must be one of"):
+        book_zoos.page(tiny, label="everything")
+
+
+def test_page_refuses_an_unknown_preset_before_opening_anything(released_data, glued, monkeypatch):
+    monkeypatch.setenv(profiles.PRESET_ENV, "papr")
+    with pytest.raises(ValueError, match="'papr'"):
+        book_zoos.page("released")
+    assert glued == {}
+
+
+def test_book_zoos_reports_present_and_missing_collections(released_data):
+    collections, missing = book_zoos.open_collections(profiles.resolve("released"))
+    summary = book_zoos.summary(collections, missing)
+    assert (summary["architecture"] == "missing (see below)").sum() == 2
+    assert "MNIST" in book_zoos.paper_datasets_note(collections)
+
+
+def test_a_synthetic_zoo_says_so_in_every_label(released_data):
+    (released_data / "zoos" / "released" / "cifar10" / "generation.json").write_text('{"synthetic": true}')
+    released = profiles.downloaded()
+    collection = book_zoos.open_collection(released, "cifar10")
+    assert collection.label().startswith("SYNTHETIC released-size zoo (timing only")
+    assert book_zoos.open_collection(released, "svhn_cropped").label().startswith("released Small CNN Zoo")
+
+
+def test_the_execution_cache_is_per_preset(tmp_path, monkeypatch):
+    sys.path.insert(0, str(BOOK))
+    import build  # book/build.py
+
+    monkeypatch.delenv(profiles.PRESET_ENV, raising=False)
+    fast = build.fingerprint(profiles.resolve("released"), tmp_path)
+    monkeypatch.setenv(profiles.PRESET_ENV, "paper")
+    assert build.fingerprint(profiles.resolve("released"), tmp_path) != fast  # pages run with other settings are not reused
+    monkeypatch.delenv(profiles.PRESET_ENV)
+    assert build.fingerprint(profiles.resolve("released"), tmp_path) == fast
+
+
+def test_a_line_per_finished_page_when_the_build_writes_to_a_log():
+    import io
+
+    sys.path.insert(0, str(BOOK))
+    import build  # book/build.py
+
+    pages = build.executed_pages()
+    assert "table2" in pages and "intro" not in pages and "references" not in pages  # notebooks only
+    jupyter_book = [
+        "reading sources... [ 20%] table2\n",
+        f"{BOOK}/table2.py: Executing notebook using local CWD [mystnb]\n",
+        f"{BOOK}/table2.py: Executed notebook in 81.57 seconds [mystnb]\n",
+        f"{BOOK}/zoo.py: Using cached notebook: ID=3 [mystnb]\n",
+        "build succeeded.\n",
+    ]
+    out = io.StringIO()
+    build.follow(jupyter_book, out, pages=len(pages), started=0.0)
+    added = [line for line in out.getvalue().splitlines() if line not in "".join(jupyter_book).splitlines()]
+    assert len(added) == 2 and all(line.startswith("book: page ") for line in added)
+    assert added[0].startswith(f"book: page table2 executed in 82 s (1 of {len(pages)} pages done, ")
+    assert added[1].startswith(f"book: page zoo taken from the cache (2 of {len(pages)} pages done, ")
+    assert out.getvalue().startswith("".join(jupyter_book[:3]))  # jupyter-book's own lines pass through
