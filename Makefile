@@ -29,15 +29,16 @@ download: DATASET ?= mnist fashion_mnist cifar10 svhn_cropped
 download: install
 	$(VENV)/bin/zoolib zoo download $(DATASET)
 
-# The book on one profile's zoos: make book [PROFILE=mini|tiny|paper|released]. Generates the tiny/mini
-# zoos when missing (reused when complete), then builds book/_build/html; any failing cell fails it.
+# The book on one profile's zoos: make book [PROFILE=tiny|mini|paper|released] (default: zoolib.profiles'
+# DEFAULT_PROFILE, or $ZOOLIB_PROFILE). Generates the tiny/mini zoos when missing (reused when complete), then
+# builds book/_build/html; any failing cell fails it.
 # PROFILE=released downloads the missing released zoos only with DOWNLOAD=1 (about 5 GiB each); its predictors
 # use the `fast` preset (PRESET=paper: the paper's settings, for a bigger machine).
 # The pages' fits run as Dask tasks: a local cluster, or SCHEDULER=tcp://host:8786.
-PROFILE ?= mini
+PROFILE_FLAG = $(if $(PROFILE),--profile $(PROFILE))
 .PHONY: book screenshots
 book: install fashion-mnist
-	$(if $(SCHEDULER),ZOOLIB_SCHEDULER=$(SCHEDULER)) $(if $(DOWNLOAD),ZOOLIB_DOWNLOAD=1) $(if $(PRESET),ZOOLIB_PRESET=$(PRESET)) $(PY) book/build.py --profile $(PROFILE)
+	$(if $(SCHEDULER),ZOOLIB_SCHEDULER=$(SCHEDULER)) $(if $(DOWNLOAD),ZOOLIB_DOWNLOAD=1) $(if $(PRESET),ZOOLIB_PRESET=$(PRESET)) $(PY) book/build.py $(PROFILE_FLAG)
 
 # PNGs of the built book's pages (headless Chromium: apt-get install -y chromium) in screenshots/.
 screenshots: install
@@ -71,7 +72,7 @@ zoo-mini: install fashion-mnist
 
 # Every collection of one profile: make zoos PROFILE=tiny|mini|paper.
 zoos: install
-	$(VENV)/bin/zoolib zoo generate --profile $(PROFILE) $(ZOO_FLAGS)
+	$(VENV)/bin/zoolib zoo generate $(PROFILE_FLAG) $(ZOO_FLAGS)
 
 clean:
 	rm -rf book/_build .pytest_cache

@@ -29,8 +29,9 @@ import pandas as pd
 
 from zoolib.cnn import parameter_layout
 from zoolib.features import compute_features
-from zoolib.files import data_dir
-from zoolib.zoo import CONFIG_COLUMNS, read_zoo
+from zoolib.files import atomic_write, data_dir
+from zoolib.hparams import CONFIG_COLUMNS
+from zoolib.zoo import read_zoo
 
 INPUTS = "wstats-layers:0,1,2,3"
 COLUMNS = 4970
@@ -87,17 +88,20 @@ def ensure_zoo(path: Path, rows: int, chunk: int = 10_000) -> None:
     free = shutil.disk_usage(path.parent if path.parent.exists() else Path.cwd()).free
     if free < need + (2 << 30):
         sys.exit(f"bench_features: {path.parent} has {free / 2**30:.1f} GiB free, the zoo needs {need / 2**30:.1f} GiB")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     t0 = time.perf_counter()
+    with atomic_write(path, folder=True) as tmp:  # a crash leaves no half-written zoo under the real name
+        write_synthetic_zoo(tmp, rows, chunk)
+    print(f"wrote {path} ({rows} x {COLUMNS} float32) in {time.perf_counter() - t0:.0f} s")
+
+
+def write_synthetic_zoo(folder: Path, rows: int, chunk: int) -> None:
+    """weights.npy (random nets of the released layout, written chunk by chunk), metrics.csv.gz and layout.csv."""
     layout = parameter_layout()
     scale = np.ones(COLUMNS, np.float32)
     for row in layout.itertuples():
         scale[row.start_idx : row.end_idx] = 0.05 if row.varname.endswith("bias:0") else 0.3
     rng = np.random.default_rng(0)
-    weights = np.lib.format.open_memmap(tmp / "weights.npy", mode="w+", dtype=np.float32, shape=(rows, COLUMNS))
+    weights = np.lib.format.open_memmap(folder / "weights.npy", mode="w+", dtype=np.float32, shape=(rows, COLUMNS))
     for start in range(0, rows, chunk):
         stop = min(start + chunk, rows)
         block = rng.standard_normal((stop - start, COLUMNS), dtype=np.float32)
@@ -106,11 +110,8 @@ def ensure_zoo(path: Path, rows: int, chunk: int = 10_000) -> None:
         weights[start:stop] = block
     weights.flush()
     del weights
-    synthetic_metrics(rows).to_csv(tmp / "metrics.csv.gz", index=True)
-    layout.to_csv(tmp / "layout.csv", index=True)
-    shutil.rmtree(path, ignore_errors=True)
-    tmp.rename(path)
-    print(f"wrote {path} ({rows} x {COLUMNS} float32) in {time.perf_counter() - t0:.0f} s")
+    synthetic_metrics(rows).to_csv(folder / "metrics.csv.gz", index=True)
+    layout.to_csv(folder / "layout.csv", index=True)
 
 
 def warm_page_cache(path: Path) -> float:

@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 
 from zoolib.files import atomic_write
+from zoolib.hparams import CHECKPOINTS
+from zoolib.release import RELEASED_ROWS
 from zoolib.zoo import (GENERATION_FILE, LAYOUT_FILE, METRICS_COLUMNS, METRICS_FILE, WEIGHTS_FILE, read_zoo,
                         select_rows, write_manifest)
 
-EPOCHS = (0, 1, 2, 3, 20, 40, 60, 80, 86)
-RELEASED_ROWS = {"mnist": 269_973, "fashion_mnist": 270_000, "cifar10": 270_000, "svhn_cropped": 269_892}
 
 
 def _source_runs(source) -> tuple[np.ndarray, pd.DataFrame]:
@@ -59,11 +59,11 @@ def write_released_like(source_dir: str | Path, out: str | Path, dataset: str, n
     table, src_metrics = _source_runs(source)
     src_steps = np.asarray(source.steps)
     # Source checkpoint (column of `table`) behind each released epoch: the latest at or before it.
-    pick = np.searchsorted(src_steps, EPOCHS, side="right") - 1
+    pick = np.searchsorted(src_steps, CHECKPOINTS, side="right") - 1
     pick[pick < 0] = 0
     pick[-1] = len(src_steps) - 1
-    n_runs = RELEASED_ROWS[dataset] // len(EPOCHS)
-    n_rows, width = n_runs * len(EPOCHS), source.weights.shape[1]
+    n_runs = RELEASED_ROWS[dataset] // len(CHECKPOINTS)
+    n_rows, width = n_runs * len(CHECKPOINTS), source.weights.shape[1]
     column_std = np.asarray(source.weights[np.sort(table.ravel())], np.float64).std(axis=0).astype(np.float32)
     rng = np.random.default_rng(seed)
 
@@ -95,7 +95,7 @@ def write_released_like(source_dir: str | Path, out: str | Path, dataset: str, n
             "source": str(Path(source_dir).resolve()),
             "source_runs": int(len(table)),
             "noise": noise, "seed": seed, "dataset": dataset,
-            "runs": int(n_runs), "rows": int(n_rows), "parameters": int(width), "epochs": list(EPOCHS),
+            "runs": int(n_runs), "rows": int(n_rows), "parameters": int(width), "epochs": list(CHECKPOINTS),
             "seconds": round(time.perf_counter() - start, 1),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -110,15 +110,15 @@ def _metrics(src_metrics: pd.DataFrame, src_rows: np.ndarray, runs: np.ndarray, 
     part = src_metrics.iloc[src_rows].reset_index(drop=True)
     n = len(part)
     part["config.dataset"] = dataset
-    part["config.epochs"] = EPOCHS[-1]
+    part["config.epochs"] = CHECKPOINTS[-1]
     part["config.epochs_between_checkpoints"] = 20
-    part["modeldir"] = [f"synthetic/{dataset}/run_{r:05d}" for r in np.repeat(runs, len(EPOCHS))]
-    part["step"] = np.tile(EPOCHS, len(runs))
+    part["modeldir"] = [f"synthetic/{dataset}/run_{r:05d}" for r in np.repeat(runs, len(CHECKPOINTS))]
+    part["step"] = np.tile(CHECKPOINTS, len(runs))
     for column, scale in (("test_accuracy", 0.01), ("train_accuracy", 0.01)):
         part[column] = np.clip(part[column] + scale * rng.standard_normal(n), 0.0, 1.0)
     for column in ("test_loss", "train_loss"):
         part[column] = np.abs(part[column] * (1 + 0.02 * rng.standard_normal(n)))
-    part["laststep"] = np.where(part["step"] == EPOCHS[-1], "TRUE", "FALSE")
+    part["laststep"] = np.where(part["step"] == CHECKPOINTS[-1], "TRUE", "FALSE")
     return part
 
 

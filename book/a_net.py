@@ -39,7 +39,8 @@ rows = export.extreme_rows(zoo)  # final checkpoints with the highest and lowest
 table, measured_on = export.remeasure(zoo, rows)
 
 # %% tags=["remove-input"]
-display(Markdown(f"**{collection.label()}**: recorded test accuracy (`metrics.csv.gz`), {measured_on}."))
+display(Markdown(f"**{collection.label()}**: recorded test accuracy (`metrics.csv.gz`), "
+                 f"{book_zoos.data_relative(measured_on)}."))
 table.round(4).fillna("not measured")
 
 # %% [markdown]

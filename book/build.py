@@ -160,8 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from zoolib.predictors import check_preset
 
-    profile = resolve(args.profile)
-    check_preset(profile.preset)
+    try:
+        profile = resolve(args.profile)
+        check_preset(profile.preset)
+    except ValueError as err:
+        parser.error(str(err))  # exit 2, one line
     return build(profile, args.output.resolve(), obtain_zoos=not args.no_generate)
 
 

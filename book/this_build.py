@@ -19,8 +19,6 @@
 # built (`make book PROFILE=...`, default `mini`); a page reads it from `ZOOLIB_PROFILE`.
 
 # %% tags=["remove-cell"]
-import os
-
 from IPython.display import Markdown, display
 
 from zoolib import book_zoos, claims
@@ -29,7 +27,7 @@ ctx = book_zoos.page()
 
 # %% tags=["remove-input"]
 display(Markdown(
-    f"Profile **`{ctx.profile.name}`**, zoos under `{os.environ.get('ZOOLIB_DATA', 'data')}/zoos/{ctx.profile.name}/`: "
+    f"Profile **`{ctx.profile.name}`**, zoos under `zoos/{ctx.profile.name}/` of the data folder (`$ZOOLIB_DATA`, default `data/`): "
     f"{len(ctx.collections)} of {len(ctx.collections) + len(ctx.missing)} collections present."
 ))
 

@@ -111,3 +111,14 @@ def test_a_line_per_finished_page_when_the_build_writes_to_a_log():
     assert added[0].startswith(f"book: page table2 executed in 82 s (1 of {len(pages)} pages done, ")
     assert added[1].startswith(f"book: page zoo taken from the cache (2 of {len(pages)} pages done, ")
     assert out.getvalue().startswith("".join(jupyter_book[:3]))  # jupyter-book's own lines pass through
+
+
+def test_paths_under_the_data_folder_are_shown_relative_to_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOOLIB_DATA", str(tmp_path / "data"))
+    text = (f"{tmp_path}/data/zoos/mini/mnist; {tmp_path}/data/datasets/fashion_mnist, first 5120/1000 images; "
+            "/usr/share/datasets/fashion-mnist")
+    assert book_zoos.data_relative(text) == ("zoos/mini/mnist; datasets/fashion_mnist, first 5120/1000 images; "
+                                             "/usr/share/datasets/fashion-mnist")  # a path elsewhere stays as it is
+    monkeypatch.setenv("ZOOLIB_DATA", "data")  # the default, relative to the working directory
+    assert book_zoos.data_relative(f"data/zoos/tiny/mnist and {Path.cwd()}/data/zoos/a, metadata/b") == \
+        "zoos/tiny/mnist and zoos/a, metadata/b"

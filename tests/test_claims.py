@@ -113,7 +113,10 @@ def test_the_introduction_holds_the_claims_table_of_every_claim():
     for key, claim in claims.CLAIMS.items():
         page = BOOK / f"{claim['page']}.py"
         assert page.is_file(), f"claim {key}: page {page} is missing"
-        assert f'"{key}"' in page.read_text(), f"{page.name} never records claim {key!r}"
+        assert ".conclude()" in page.read_text(), f"{page.name} never records its findings (claim {key!r})"
+    library = "".join(p.read_text() for p in (BOOK.parent / "zoolib").glob("*.py"))
+    for key in claims.CLAIMS:  # a finding of the library decides each claim (`Claim("<key>"`, or a table of them)
+        assert f'"{key}"' in library.replace(f'"{key}": {{', ""), f"no finding in zoolib decides claim {key!r}"
 
 
 def test_a_page_that_opened_a_synthetic_zoo_gives_no_verdict(monkeypatch):

@@ -178,3 +178,32 @@ def test_a_sized_search_reports_what_it_chose_on_validation(zoo):
     assert set(chosen) == set(SIZED_GRIDS["gbm"])
     assert int(chosen["num_leaves"]) in SIZED_GRIDS["gbm"]["num_leaves"]
     assert evaluate_predictor(zoo, "gbm", "wstats-layers:0,3", preset="fast", n_bootstrap=0)["chosen"] == ""
+
+
+class CandidateSpy(Spy):
+    """Stands in for a predictor class inside a search: every candidate the search makes reports to `log`."""
+
+    log: list = []
+
+    def __init__(self, **settings):
+        self.settings = settings
+        CandidateSpy.log.append(self)
+
+
+@pytest.mark.parametrize("search", [{"preset": "sized"}, {"preset": "fast", "n_search": 3}])
+def test_a_search_chooses_without_seeing_the_test_runs(zoo, monkeypatch, search):
+    from zoolib import predictors
+
+    CandidateSpy.log = []
+    monkeypatch.setitem(predictors.CLASSES, "linear", CandidateSpy)
+    row, predictions = predict_runs(zoo, "linear", "wstats-layers:3", seed=5, **search)
+    labels = run_split(zoo.metrics, seed=5)
+    test, val = set(labels.index[labels == "test"]), set(labels.index[labels == "val"])
+    fitted = [spy for spy in CandidateSpy.log if hasattr(spy, "fit_runs_")]
+    assert len(fitted) >= 3  # a search: several candidates, each fitted
+    for spy in fitted:
+        assert not (spy.fit_runs_ | spy.val_runs_) & test, "a candidate was fitted or early-stopped on test runs"
+    calls = [runs for spy in fitted for runs in spy.predicted_]
+    touching_test = [runs for runs in calls if runs & test]
+    assert touching_test == [set(predictions.index)], "the test runs were predicted more than once: a search saw them"
+    assert all(runs <= val for runs in calls if not runs & test), "candidates were compared on other than validation runs"

@@ -14,12 +14,12 @@ import pytest
 
 from tests.test_generate import write_idx
 from tests.zoo_fixtures import learnable_zoo
-from zoolib import generate
+from zoolib import export, generate
 from zoolib.cli import main
 from zoolib.cnn import PAPER_ARCHITECTURE
 from zoolib.export import torch_state_dict
 from zoolib.verify import load_test_set
-from zoolib.zoo import keras_model, read_zoo, run_row, select_rows
+from zoolib.zoo import keras_model, read_zoo, run_row, select_rows, write_zoo
 
 VARIANTS = {"cnn": PAPER_ARCHITECTURE, **generate.ARCHITECTURES}
 
@@ -186,3 +186,30 @@ def test_refusals_name_the_problem_in_one_line_and_leave_nothing_behind(zoos, tm
     assert _export(zoo.path, "--row", 1, "--out", out, "--force") == 0
     assert json.loads(out.with_name(out.name + ".json").read_text())["row"] == 1
     assert sorted(p.name for p in out.parent.iterdir()) == ["net.keras", "net.keras.json"]  # no temporary files
+
+
+def test_the_books_two_nets_are_the_extremes_rebuilt_at_their_recorded_accuracy(zoos):
+    zoo = zoos["cnn"]
+    rows = export.extreme_rows(zoo)
+    final = zoo.metrics["test_accuracy"].to_numpy()[select_rows(zoo.metrics, "final")]
+    assert zoo.metrics["test_accuracy"].iloc[rows["most accurate"]] == final.max()
+    assert zoo.metrics["test_accuracy"].iloc[rows["least accurate"]] == final.min()
+    table, said = export.remeasure(zoo, rows)
+    assert list(table.index) == ["most accurate", "least accurate"] and said.startswith("measured again on 200 test images")
+    assert (table["difference (test images)"].abs() <= 1).all()
+    model = keras_model(zoo, rows["most accurate"])
+    np.testing.assert_array_equal(export.first_layer_kernel(zoo, rows["most accurate"]), model.get_layer("conv2d").kernel.numpy())
+
+
+def test_a_diverged_net_is_never_shown_and_a_missing_test_set_is_said(tmp_path, monkeypatch):
+    zoo = learnable_zoo(tmp_path / "zoo", n_runs=4, steps=(0, 1), nonfinite_runs=1, stopped_early=0)
+    nan_row = int(np.flatnonzero(~np.isfinite(zoo.weights).all(axis=1))[0])
+    metrics = zoo.metrics.copy()
+    metrics.loc[nan_row, "test_accuracy"] = 1.0  # the most accurate on record, but NaN weights
+    zoo = write_zoo(tmp_path / "zoo", np.asarray(zoo.weights), metrics, zoo.layout)
+    rows = export.extreme_rows(zoo)
+    assert nan_row not in rows.values() and np.isfinite(zoo.weights[list(rows.values())]).all()
+    monkeypatch.setenv("ZOOLIB_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty"))
+    table, said = export.remeasure(zoo, rows)
+    assert said.startswith("not measured again: ") and "mnist" in said and table["measured again"].isna().all()

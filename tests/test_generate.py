@@ -21,7 +21,7 @@ from zoolib.cnn import num_parameters
 from zoolib.data import load_dataset
 from zoolib.generate import collection_specs, generate_collection, train_fractions
 from zoolib.train import stack_key
-from zoolib.zoo import INDEX_FILE, read_collection, read_generation
+from zoolib.zoo import INDEX_FILE, Generation, read_collection, read_generation
 from zoolib.verify import failures, load_test_set, verify_zoo
 from zoolib.zoo import read_zoo
 
@@ -186,7 +186,8 @@ def test_kill_9_then_resume_gives_the_uninterrupted_zoo(fixture_data, tmp_path):
 
 
 def test_trained_images_counts_whole_batches_of_each_run_times_the_epochs():
-    info = {"spec": {"checkpoints": [0, 1, 10]}, "train_images": 5000}
+    info = Generation(Path("generation.json"), {"dataset": "mnist", "nets": 3, "checkpoints": [0, 1, 10]},
+                      train_images=5000)
     runs = pd.DataFrame({"config.train_fraction": [1.0, 0.5, 0.25]})
     # 5000 -> 4608 (9 batches of 512), 2500 -> 2048, 1250 -> 1024; 10 epochs each
     assert generate.trained_images(info, runs) == (4608 + 2048 + 1024) * 10

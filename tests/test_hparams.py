@@ -7,8 +7,7 @@ import numpy as np
 from zoolib.cnn import Architecture
 import pytest
 
-from zoolib.hparams import SPACE, sample_configs, space_table
-from zoolib.zoo import CONFIG_COLUMNS
+from zoolib.hparams import CONFIG_COLUMNS, SPACE, sample_configs, space_table
 
 
 def test_configs_have_the_released_columns_and_stay_in_the_space():

@@ -590,3 +590,21 @@ def test_a_page_run_as_a_plain_script_generates_on_the_local_cluster(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("page ran") == 1 and "bootstrapping phase" not in result.stderr
     assert read_zoo(tmp_path / "data" / "zoos" / "tiny" / "mnist").runs.nunique() == 2
+
+
+def test_ctrl_c_during_generate_ends_with_one_line_keeps_the_shards_and_releases_the_lock(tmp_path, fixture_data):
+    out = tmp_path / "zoos" / "zoo"
+    command = [sys.executable, "-m", "zoolib.cli", "zoo", "generate", "--profile", "tiny", "--dataset", "fashion_mnist",
+               "--nets", "3", "--shard-size", "1", "--workers", "1", "--out", str(out)]
+    proc = subprocess.Popen(command, cwd=REPO, env=fixture_data, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: list(out.with_name("zoo.shards").glob("shard-*.npz")), proc)
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: to the command and its worker processes
+        err = proc.communicate(timeout=300)[1]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err[-3000:]
+    assert err.strip().splitlines() == [err.strip()] and err.startswith("zoolib: interrupted"), err[-3000:]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["zoo.shards"]  # kept for the resume; no lock

@@ -2,6 +2,7 @@
 against a local HTTP server with fixture files."""
 
 import hashlib
+import re
 
 import numpy as np
 import pytest
@@ -25,13 +26,12 @@ def server(serve):
     return server, body, (len(body), hashlib.sha256(body).hexdigest())
 
 
-def test_the_published_sizes_are_those_of_files_in_the_published_format():
-    rows = {"cifar10": 270_000, "fashion_mnist": 270_000, "mnist": 269_973, "svhn_cropped": 269_892}
+def test_the_published_sizes_are_those_of_split_files_of_the_released_zoos():
     for dataset, (name, size, sha256) in SPLIT_FILES.items():
-        assert name == f"{'svhn' if dataset == 'svhn_cropped' else dataset}_split.csv"
-        assert len(split_bytes(rows[dataset])) == size and len(sha256) == 64
-    assert release.SPLIT_BASE_URL == ("https://raw.githubusercontent.com/AllanYangZhou/nfn/"
-                                      "ce783221fd7c511596220d805c7a5beccd764ee8/experiments/predict_gen_data_splits")
+        assert name.endswith("_split.csv") and len(sha256) == 64
+        assert len(split_bytes(release.RELEASED_ROWS[dataset])) == size  # one line per row of the released zoo
+    commit = release.SPLIT_BASE_URL.split("/")[5]
+    assert re.fullmatch("[0-9a-f]{40}", commit), "the split files are read at a pinned commit, so they cannot change"
 
 
 def test_the_split_file_is_fetched_checked_and_stored_beside_the_zoo_once(tmp_path, server):

@@ -15,6 +15,7 @@ from zoolib.cnn import (
     set_flat_parameters,
 )
 from zoolib.train import (
+    RESULT_COLUMNS,
     UPDATES,
     StackSpec,
     _Hyper,
@@ -24,7 +25,6 @@ from zoolib.train import (
     train_nets,
     training_subset,
 )
-from zoolib.zoo import RESULT_COLUMNS
 
 BATCH = 64
 # Ours vs Keras after 5 steps: |ours - keras| <= ATOL + RTOL * |keras| on every parameter.

@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 
 SCHEDULER_ENV = "ZOOLIB_SCHEDULER"  # a Dask scheduler address (tcp://host:8786) for generation and experiments
 
@@ -30,10 +32,12 @@ def dask_client(scheduler: str | None = None, workers: int | None = None):
             yield client
         return
     n = workers or os.cpu_count() or 1
-    with _main_script_not_rerun(), LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",  # loopback, any free port
-        silence_logs=logging.ERROR
-    ) as cluster, Client(cluster) as client:
+    with _main_script_not_rerun(), contextlib.ExitStack() as stack:
+        with _ctrl_c_for_this_process_only():
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",  # loopback, any port
+                silence_logs=logging.ERROR))
+        client = stack.enter_context(Client(cluster))
         client.register_worker_callbacks(setup=quiet_tensorflow_start)  # every worker, restarted ones too
         yield client
 
@@ -59,6 +63,23 @@ def quiet_import(module: str) -> None:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)
+
+
+@contextlib.contextmanager
+def _ctrl_c_for_this_process_only():
+    """Start worker processes with SIGINT ignored (an ignored signal stays ignored in a spawned process, and
+    Python then installs no KeyboardInterrupt handler there), so that Ctrl-C, which the terminal sends to
+    every process of the command, stops this one alone: it closes the cluster, and the workers print no
+    KeyboardInterrupt tracebacks. Only the main thread can set a handler; a Ctrl-C in the second or so
+    the workers take to start is ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager

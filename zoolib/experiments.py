@@ -13,7 +13,7 @@ selection on validation runs, test runs predicted once. Two numbers measured on 
 compared through the paired bootstrap interval of their difference.
 
 Their independent fits (a Table 2 cell, a transfer train set, an early epoch) run as Dask tasks on
-the engine that generates zoos (`zoolib.generate.dask_client`): an embedded local cluster of one
+the engine that generates zoos (`zoolib.cluster.dask_client`): an embedded local cluster of one
 single-threaded process per core, or the cluster at `scheduler` / $ZOOLIB_SCHEDULER; `workers=0`
 runs them one after the other in this process. Every task is seeded, so the results are the same
 either way (the `seconds` column aside). A zoo whose weights are a memory map travels to a task as
@@ -123,7 +123,7 @@ def run_tasks(tasks: Sequence[tuple[Callable, tuple]], desc: str, client=None, s
               workers: int | None = None) -> list:
     """Results of fn(*args) for each (fn, args) of `tasks`, in order, with a progress bar (ETA).
 
-    On Dask: `client` if given, else `zoolib.generate.dask_client(scheduler, workers)` (an embedded
+    On Dask: `client` if given, else `zoolib.cluster.dask_client(scheduler, workers)` (an embedded
     local cluster unless a scheduler address is set); workers=0 runs them here, one after the other.
     Zoo arguments are sent once per zoo (a memory-mapped one as its file name, see `_MappedZoo`), and so is
     any other container that several tasks share (e.g. the transfer grid's prepared inputs).

@@ -20,8 +20,8 @@ import pandas as pd
 
 from zoolib.cnn import torch_modules
 from zoolib.files import TEMP_PREFIX, atomic_write, check_output_file
-from zoolib.zoo import (RESULT_COLUMNS, Zoo, dataset_of, finite_rows, keras_model, parse_shape, read_rows,
-                        row_activation_dropout, row_weights, select_rows, zoo_architecture)
+from zoolib.zoo import (RESULT_COLUMNS, Zoo, dataset_of, keras_model, parse_shape, row_activation_dropout, row_weights,
+                        select_rows, zoo_architecture)
 
 FORMATS = ("keras", "torch")
 SUFFIXES = {"keras": ".keras", "torch": ".npz"}
@@ -34,7 +34,8 @@ To load a --format torch export in PyTorch (torch is not a zoolib dependency):
   meta = json.load(open("NET.npz.json"))
   net = nn.Sequential(*(getattr(nn, name)(*args, **kwargs) for name, args, kwargs in meta["torch"]["modules"]))
   net.load_state_dict({k: torch.from_numpy(v) for k, v in np.load("NET.npz").items()})
-  net.eval()  # images as zoolib.data.preprocess makes them, NCHW: logits = net(x.permute(0, 3, 1, 2))"""
+  net.eval()
+  logits = net(torch.from_numpy(x).permute(0, 3, 1, 2))  # x: images as zoolib.data.preprocess makes them, NHWC"""
 
 
 def sidecar_path(out: str | os.PathLike) -> Path:
@@ -126,11 +127,13 @@ def extreme_rows(zoo: Zoo) -> dict[str, int]:
     """The final checkpoints with the highest and the lowest recorded test accuracy among the nets
     whose weights are finite: {'most accurate': row, 'least accurate': row}."""
     final = select_rows(zoo.metrics, "final")
-    final = final[finite_rows(read_rows(zoo.weights, final))]
-    if final.size == 0:
-        raise ValueError(f"{zoo.path}: every final checkpoint holds NaN/Inf weights; no net to show")
     accuracy = zoo.metrics["test_accuracy"].to_numpy(float)[final]
-    return {"most accurate": int(final[np.nanargmax(accuracy)]), "least accurate": int(final[np.nanargmin(accuracy)])}
+    ranked = final[np.isfinite(accuracy)][np.argsort(accuracy[np.isfinite(accuracy)], kind="stable")]
+    least = next((int(r) for r in ranked if np.isfinite(zoo.weights[r]).all()), None)  # reads rows until one is finite
+    if least is None:
+        raise ValueError(f"{zoo.path}: every final checkpoint holds NaN/Inf weights or no accuracy; no net to show")
+    most = next(int(r) for r in ranked[::-1] if np.isfinite(zoo.weights[r]).all())
+    return {"most accurate": most, "least accurate": least}
 
 
 def first_layer_kernel(zoo: Zoo, row: int) -> np.ndarray:
@@ -159,5 +162,5 @@ def remeasure(zoo: Zoo, rows: dict[str, int]) -> tuple[pd.DataFrame, str]:
         recorded = float(meta["test_accuracy"])
         table.append({"net": label, "row": row, "run": str(meta["modeldir"]), "epoch": int(meta["step"]),
                       "recorded test accuracy": recorded, "measured again": measured,
-                      "difference (test images)": (measured - recorded) * (np.nan if data is None else len(data.y_test))})
+                      "difference (test images)": np.nan if data is None else (measured - recorded) * len(data.y_test)})
     return pd.DataFrame(table).set_index("net"), said
