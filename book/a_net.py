@@ -59,13 +59,7 @@ plots.first_layer_filters(
 # similar size, and the pages that follow predict accuracy from exactly such statistics of the weights.
 
 # %% tags=["remove-cell"]
-differences = table["difference (test images)"]
-reproduced = "cannot tell (no test set on this machine)" if differences.isna().any() else (
-    "holds" if (differences.abs() <= 1).all() else "does not hold")
-claims.glue_verdict(
-    f"{collection.label()}: the most accurate net recorded {table['recorded test accuracy'].iloc[0]:.3f}, the least "
-    f"{table['recorded test accuracy'].iloc[1]:.3f}; rebuilt from their rows, both reproduce their recorded test "
-    f"accuracy within one test image: {reproduced}.")
+claims.glue_verdict(export.remeasure_verdict(table, collection.label()))
 
 # %% [markdown]
 # ## Verdict

@@ -19,7 +19,9 @@ failures). HTML: <output>/_build/html.
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -54,10 +56,33 @@ def fingerprint(profile: Profile, zoo_root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def write_config(output: Path, profile: Profile, key: str) -> Path:
-    """book/_config.yml with this build's execution cache and the profile's page timeout; older caches of
-    the profile are removed."""
+TALLY_PENDING = "counted once the pages have run"
+VERDICT_GLUE = re.compile(r"claim_(\w+)_verdict")
+
+
+def claims_tally(output: Path) -> str:
+    """How many of the claims the executed pages decided ('holds' or 'does not hold'), from the verdicts
+    they glued (`zoolib.claims.record`) in jupyter-book's executed notebooks under `output`/_build."""
+    from zoolib.claims import CLAIMS, FAILS, HOLDS
+
+    verdicts = {}
+    for notebook in (output / "_build" / "jupyter_execute").glob("*.ipynb"):
+        for cell in json.loads(notebook.read_text()).get("cells", []):
+            for out in cell.get("outputs", []):
+                match = VERDICT_GLUE.fullmatch(out.get("metadata", {}).get("scrapbook", {}).get("name", ""))
+                if match and match[1] in CLAIMS:
+                    verdicts[match[1]] = ast.literal_eval(out["data"]["application/papermill.record/text/plain"])
+    decided = sum(v in (HOLDS, FAILS) for v in verdicts.values())
+    return (f"{decided} of the {len(CLAIMS)} claims ({sum(v == HOLDS for v in verdicts.values())} hold, "
+            f"{sum(v == FAILS for v in verdicts.values())} do not hold); the others cannot be told at this size "
+            "or were not run on this build")
+
+
+def write_config(output: Path, profile: Profile, key: str, tally: str = TALLY_PENDING) -> Path:
+    """book/_config.yml with this build's execution cache, the profile's page timeout and the claims tally
+    (a MyST substitution the introduction shows); older caches of the profile are removed."""
     config = yaml.safe_load((BOOK / "_config.yml").read_text())
+    config.setdefault("parse", {})["myst_substitutions"] = {"claims_decided": tally}  # jupyter-book enables the extension
     caches = output / "_build" / ".jupyter_cache"
     for old in caches.glob(f"{profile.name}-*"):
         if old.name != f"{profile.name}-{key}":
@@ -108,6 +133,16 @@ def follow(lines: Iterable[str], out: TextIO, pages: int, started: float) -> Non
         out.flush()
 
 
+def run_jupyter_book(command: list[str], env: dict[str, str]) -> int:
+    """Run jupyter-book; on a terminal it shows its own progress, in a log a line per finished page."""
+    if sys.stdout.isatty():
+        return subprocess.call(command, env=env)
+    started = time.time()
+    with subprocess.Popen(command, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, text=True) as process:
+        follow(process.stdout, sys.stdout, len(executed_pages()), started)
+    return process.returncode
+
+
 def build(profile: Profile, output: Path, obtain_zoos: bool = True) -> int:
     """Build the book; returns jupyter-book's exit code (0: every page ran without error)."""
     os.environ[PROFILE_ENV] = profile.name
@@ -137,14 +172,11 @@ def build(profile: Profile, output: Path, obtain_zoos: bool = True) -> int:
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", "-W", "--keep-going", "--all",
                "--config", str(config), "--path-output", str(output), str(BOOK)]
     print(f"building the book on profile {profile.name!r} (cache {profile.name}-{key}): {' '.join(command)}", flush=True)
-    if sys.stdout.isatty():  # Sphinx shows its progress itself
-        code = subprocess.call(command, env=kernel_env)
-    else:  # a log (CI, `make book > log`): a line per finished page
-        started = time.time()
-        with subprocess.Popen(command, env={**kernel_env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-                              text=True) as process:
-            follow(process.stdout, sys.stdout, len(executed_pages()), started)
-        code = process.returncode
+    code = run_jupyter_book(command, kernel_env)
+    if code == 0:  # the introduction's tally of decided claims needs every page's verdict: render it again
+        write_config(output, profile, key, claims_tally(output))
+        print("book: the claims tally of the introduction, from the pages just run (their cache):", flush=True)
+        code = run_jupyter_book(command, kernel_env)
     html = output / "_build" / "html" / "index.html"
     print(f"book: {'FAILED (see the warnings above)' if code else html}", flush=True)
     return code

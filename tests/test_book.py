@@ -5,6 +5,7 @@ The tiny build generates the tiny zoos in the checkout's data folder (or $ZOOLIB
 missing, and executes every page from scratch into a temporary folder.
 """
 
+import json
 import os
 import re
 from html import unescape
@@ -130,11 +131,30 @@ def test_the_introduction_shows_the_claims_table_with_a_verdict_per_claim(tiny_b
         assert claim["claim"] in cells[0] and cells[1] == claim["paper"]
         assert cells[2], f"no numbers of this build for {claim['claim']!r}"
         assert cells[3] in words, f"{claim['claim']!r}: verdict {cells[3]!r}"
+    verdicts = [_text(re.findall(r"<td.*?</td>", row, re.S)[3]).strip() for row in rows]
+    decided = sum(v in (claims.HOLDS, claims.FAILS) for v in verdicts)
+    assert f"Decided on this build: {decided} of the {len(claims.CLAIMS)} claims" in _text(intro)  # the tally agrees
     assert "Unterthiner" in intro and "references.html" in intro  # cited, with the bibliography one click away
     references = _text(_page(tiny_book, "references"))
     for work in ("Predicting neural network accuracy from weights", "LightGBM", "Permutation equivariant neural functionals",
                  "extrapolation of learning curves", "Keras"):
         assert work.lower() in references.lower(), f"the bibliography lacks {work!r}"
+
+
+def test_the_claims_tally_counts_the_verdicts_the_pages_glued(tmp_path):
+    import build
+
+    def page(*verdicts):
+        outputs = [{"output_type": "display_data", "metadata": {"scrapbook": {"name": f"claim_{key}_verdict"}},
+                    "data": {"application/papermill.record/text/plain": repr(v)}} for key, v in verdicts]
+        return {"cells": [{"cell_type": "code", "outputs": outputs}]}
+
+    folder = tmp_path / "_build" / "jupyter_execute"
+    folder.mkdir(parents=True)
+    (folder / "table2.ipynb").write_text(json.dumps(page(("stats_vs_hyper", claims.HOLDS), ("gbm_vs_linear", claims.FAILS),
+                                                         ("stats_vs_lr", claims.UNDECIDED))))
+    (folder / "early_checkpoints.ipynb").write_text(json.dumps(page(("early", claims.HOLDS), ("unknown", claims.HOLDS))))
+    assert build.claims_tally(tmp_path).startswith(f"3 of the {len(claims.CLAIMS)} claims (2 hold, 1 do not hold)")
 
 
 def test_page_checks_catch_what_they_check():

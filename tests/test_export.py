@@ -197,6 +197,9 @@ def test_the_books_two_nets_are_the_extremes_rebuilt_at_their_recorded_accuracy(
     table, said = export.remeasure(zoo, rows)
     assert list(table.index) == ["most accurate", "least accurate"] and said.startswith("measured again on 200 test images")
     assert (table["difference (test images)"].abs() <= 1).all()
+    assert export.remeasure_verdict(table, "tiny").endswith("within one test image: holds.")
+    off = table.assign(**{"difference (test images)": [0.0, 2.0]})
+    assert export.remeasure_verdict(off, "tiny").endswith(": does not hold.")
     model = keras_model(zoo, rows["most accurate"])
     np.testing.assert_array_equal(export.first_layer_kernel(zoo, rows["most accurate"]), model.get_layer("conv2d").kernel.numpy())
 
@@ -213,3 +216,4 @@ def test_a_diverged_net_is_never_shown_and_a_missing_test_set_is_said(tmp_path, 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty"))
     table, said = export.remeasure(zoo, rows)
     assert said.startswith("not measured again: ") and "mnist" in said and table["measured again"].isna().all()
+    assert "cannot tell (no test set on this machine)" in export.remeasure_verdict(table, "tiny")

@@ -2,7 +2,8 @@
 
 A user error (a bad flag, a damaged zoo, a folder that is not zoolib's, a failed download) prints one or
 two lines naming the file, field or flag, what was expected and what to do, and exits with code 2;
-`--debug` (anywhere on the line) shows the traceback too. A check that fails (`zoo verify`) exits with 1.
+`--debug` (anywhere on the line) shows the traceback too. A check that fails or cannot tell (`zoo verify`)
+exits with 1. Ctrl-C ends a command with one line and exit code 130 (docs/refusals.md lists every refusal).
 """
 
 from __future__ import annotations
@@ -482,7 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument(
         "--test-images", type=positive_int, metavar="N",
-        help="evaluate on the first N test images only (default: all, or what the zoo's generation.json says)",
+        help="evaluate on the first N test images, those the accuracies were recorded on (default: all, or what "
+        "the zoo's generation.json says; another N than it says is refused)",
     )
     verify.set_defaults(func=_cmd_zoo_verify)
 

@@ -164,3 +164,15 @@ def remeasure(zoo: Zoo, rows: dict[str, int]) -> tuple[pd.DataFrame, str]:
                       "recorded test accuracy": recorded, "measured again": measured,
                       "difference (test images)": np.nan if data is None else (measured - recorded) * len(data.y_test)})
     return pd.DataFrame(table).set_index("net"), said
+
+
+def remeasure_verdict(table: pd.DataFrame, zoo_label: str) -> str:
+    """A sentence on a `remeasure` table: do the rebuilt nets reproduce their recorded test accuracy within
+    one test image? 'cannot tell' when this machine has no test set to measure on."""
+    differences = table["difference (test images)"]
+    reproduced = ("cannot tell (no test set on this machine)" if differences.isna().any()
+                  else "holds" if (differences.abs() <= 1).all() else "does not hold")
+    recorded = table["recorded test accuracy"]
+    return (f"{zoo_label}: the most accurate net recorded {recorded.iloc[0]:.3f}, the least {recorded.iloc[1]:.3f}; "
+            f"rebuilt from their rows, both reproduce their recorded test accuracy within one test image: {reproduced}.")
+

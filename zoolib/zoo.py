@@ -284,8 +284,8 @@ def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
                              f"(rows {', '.join(map(str, rows[:5]))}); expected one row per run and checkpoint")
     for column in [c for c in ACCURACY_COLUMNS if c in metrics.columns]:
         values = pd.to_numeric(metrics[column], errors="coerce")
-        missing_ok = column != "test_accuracy"  # what every predictor is trained and scored on
-        bad = (values.isna() & (metrics[column].notna() | (not missing_ok))) | (values < 0) | (values > 1)
+        required = column == "test_accuracy"  # what every predictor is trained and scored on: never missing
+        bad = (values.isna() if required else values.isna() & metrics[column].notna()) | (values < 0) | (values > 1)
         if bad.any():
             raise ZooFormatError(f"{path}: {column} holds '{metrics[column][bad].iloc[0]}' (row {int(np.argmax(bad))}); "
                                  "expected a fraction in [0, 1]")
@@ -441,10 +441,9 @@ def read_manifest(folder: str | os.PathLike) -> Manifest:
     try:
         raw = json.loads(file.read_text())
         files = {str(name): (e["size"], e["sha256"]) for name, e in raw["files"].items()}
-        archive = raw.get("archive") or {}
-        valid = bool(files) and all(isinstance(size, int) and isinstance(digest, str) for size, digest in files.values())
-        archive_sha256 = archive.get("sha256")
-        valid = valid and isinstance(archive_sha256, (str, type(None)))
+        archive_sha256 = (raw.get("archive") or {}).get("sha256")
+        valid = (bool(files) and all(isinstance(size, int) and isinstance(digest, str) for size, digest in files.values())
+                 and isinstance(archive_sha256, (str, type(None))))
     except (ValueError, KeyError, TypeError, AttributeError):
         valid = False
     if not valid:
