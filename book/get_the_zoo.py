@@ -48,18 +48,9 @@ zoos = obtain.obtain(profile, download=download)
 # %% tags=["remove-input"]
 from IPython.display import Markdown, display
 
-from zoolib import book_zoos, zoo
-
-for dataset in zoos.loc[zoos["source"] == zoo.SYNTHETIC_SOURCE, "collection"]:
-    claims.note_synthetic(book_zoos.DATASET_NAMES.get(dataset, dataset))  # the verdict says: not findings
-
-shown = zoos.assign(location=zoos["location"].map(book_zoos.data_relative), nets=zoos["nets"].astype("Int64"),
-                    epochs=zoos["epochs"].astype("Int64")).rename(columns={"seconds": "time (s)"})
-table = shown[["collection", "nets", "epochs", "status", "location", "time (s)"]].set_index("collection")
-display(table.astype(object).where(table.notna(), "-"))
-display(Markdown("\n".join(f"- **{row.collection}**: {book_zoos.data_relative(str(row.source))}"
-                            + (f"; checked: {book_zoos.data_relative(row.check)}" if row.check else "")
-                            for row in shown.itertuples())))
+obtain.note_synthetic(zoos)  # a synthetic zoo: the verdict says its numbers are not findings
+display(obtain.readable(zoos))
+display(Markdown(obtain.checks(zoos)))
 
 # %% [markdown]
 # `status` says what this call did: **reused** (the zoo was here and passed its check), **generated**
@@ -72,40 +63,14 @@ display(Markdown("\n".join(f"- **{row.collection}**: {book_zoos.data_relative(st
 # for the released zoo, its files, layout and published row count, and the NFN split file beside it.
 
 # %% tags=["remove-input"]
-planned = zoos[zoos["status"] == "planned"]
-if not planned.empty:
+if (zoos["status"] == "planned").any():  # the paper profile without a cluster
     display(Markdown("**The plan.** Generating the paper's zoo on this machine would take, per collection "
                      "(image-epochs: nets x epochs x the mean training set of Table 1's train fractions; the rate "
                      "is what this machine reached on the largest zoo it generated):"))
-    plan = obtain.plan(profile)
-    display(plan.assign(**{"measured on": plan["measured on"].map(book_zoos.data_relative)}).set_index("collection"))
+    display(obtain.readable_plan(profile))
 
-# %% tags=["remove-input"]
-here = zoos[zoos["status"].isin(obtain.PRESENT)]
-absent = obtain.missing(zoos)
-
-
-def duration(seconds: float) -> str:
-    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
-
-
-made_now = here[here["status"].isin(["generated", "downloaded"])]
-sentences = [f"{len(here)} of {len(zoos)} collections of profile `{profile.name}` are on this machine and passed their check"
-             + (f"; {', '.join(made_now['collection'])} {'was' if len(made_now) == 1 else 'were'} "
-                f"{'generated' if profile.generated else 'downloaded'} now, in {duration(made_now['seconds'].sum())}"
-                if not made_now.empty else "")
-             + "."]
-recorded = here.loc[here["status"] == "reused", "seconds"].dropna()
-if profile.generated and not recorded.empty and recorded.sum() > 0:
-    sentences.append(f"Generating the reused ones took {duration(recorded.sum())} when they were made "
-                     "(their `generation.json`).")
-for row in here[here["to get it"] != ""].to_dict("records"):
-    sentences.append(f"**{row['collection']}** is here; still to get: {row['to get it']}.")
-for row in absent.to_dict("records"):
-    sentences.append(f"**{row['collection']}** is {row['status']}: {row['to get it']}.")
-if not absent.empty:
-    sentences.append("The pages that need a missing collection say so and show what they can without it.")
-claims.glue_verdict(" ".join(sentences))
+# %% tags=["remove-cell"]
+claims.glue_verdict(obtain.verdict(zoos, profile))
 
 # %% [markdown]
 # ## Verdict

@@ -31,7 +31,6 @@
 # highest τ-b a predictor without ties of its own can reach on that test half (`zoolib.metrics.tau_ceiling`).
 
 # %% tags=["remove-cell"]
-import pandas as pd
 from IPython.display import Markdown, display
 
 from zoolib import book_zoos, claims, nfn, profiles
@@ -47,23 +46,9 @@ nfn.PUBLISHED_TAU
 # %% tags=["hide-input"]
 released_profile = profiles.downloaded()
 released, missing = book_zoos.open_collections(released_profile)
-benchmark = {name: released[name] for name in nfn.PUBLISHED_SPLIT_SIZES if name in released}
-released_results, with_split_file = {}, {}
-for name, collection in benchmark.items():
-    split = nfn.nfn_split(collection.zoo)
-    with_split_file[name] = split.benchmark
-    fetch = "" if split.benchmark else f" (no split file beside the zoo: `zoolib zoo download {name}` fetches it)"
-    display(Markdown(f"**{collection.label()}**: {split.label()}{fetch}; "
-                     f"{nfn.check_split_sizes(split, name)['message']}."))
-    released_results[name] = nfn.run_benchmark(
-        collection.zoo, split, statnn_epochs=released_profile.statnn_epochs,
-        gbm_search=released_profile.nfn_gbm_search, n_bootstrap=released_profile.n_bootstrap)
-    display(nfn.readable(released_results[name]))
-if released_results:
-    ours = pd.DataFrame({name: nfn.readable(r)["Kendall τ [95 % CI]"]
-                         for name, r in released_results.items()})
-    published = nfn.PUBLISHED_TAU.map(lambda tau: f"{tau:.3f}").rename(index=lambda m: f"{m} (published)")
-    display(pd.concat([published, ours]))
+released_runs = nfn.run_collections(released, released_profile)  # CIFAR10-GS and SVHN-GS, if here
+if released_runs:
+    display(Markdown(nfn.notes(released_runs)), nfn.readable_runs(released_runs), nfn.against_published(released_runs))
 else:
     display(Markdown(
         "**The released CIFAR10-GS and SVHN-GS zoos are not on this machine**, so the benchmark itself is not "
@@ -81,25 +66,14 @@ else:
 
 # %% tags=["hide-input"]
 ctx = book_zoos.page()
-own = ctx.main if ctx.profile.generated else {}
-own_results = {}
-for name, collection in own.items():
-    split = nfn.nfn_split(collection.zoo)
-    display(Markdown(f"**{collection.label()}**: {split.label()}."))
-    own_results[name] = nfn.run_benchmark(collection.zoo, split, statnn_epochs=ctx.profile.statnn_epochs,
-                                          gbm_search=ctx.profile.nfn_gbm_search, n_bootstrap=ctx.profile.n_bootstrap)
-    display(nfn.readable(own_results[name]))
-if not own:
+own_runs = nfn.run_collections(ctx.main, ctx.profile) if ctx.profile.generated else []
+if own_runs:
+    display(Markdown(nfn.notes(own_runs)), nfn.readable_runs(own_runs))
+else:
     display(Markdown("This build runs on the released zoo; its results are above."))
 
 # %% tags=["remove-cell"]
-lines = [nfn.verdict(f"Released {book_zoos.DATASET_NAMES[name]} "
-                     + ("(the benchmark)" if with_split_file[name] else "(no split file: NOT the benchmark's members)"),
-                     r, nfn.PUBLISHED_TAU.loc["StatNN", name], ctx.profile.n_bootstrap)
-         for name, r in released_results.items()]
-lines += [nfn.verdict(f"{collection.label()} (not the benchmark)", own_results[name], n_bootstrap=ctx.profile.n_bootstrap)
-          for name, collection in own.items()]
-claims.glue_verdict(" ".join(lines) or "No zoo to run the protocol on in this build.")
+claims.glue_verdict(nfn.page_verdict(released_runs + own_runs))
 
 # %% [markdown]
 # ## Verdict

@@ -31,16 +31,16 @@
 # make zoo                   # the paper's protocol: 30,000 nets x 86 epochs per dataset (meant for a cluster)
 # make zoos PROFILE=mini     # the mini zoos this book uses by default
 # make book PROFILE=mini     # the mini zoos when missing, then this book
+# make book PROFILE=standard # 1,008 Fashion-MNIST nets (705 training nets per fit in 5 folds), MNIST and the
+#                            # variants as mini: about 2 h 15-25 min on 2 cores expected, not yet measured
 # ```
 
 # %% tags=["remove-cell"]
 # %matplotlib inline
-import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from zoolib import book_zoos, claims, obtain, plots, profiles
-from zoolib.generate import trained_images
+from zoolib import book_zoos, claims, obtain, plots
 from zoolib.hparams import BATCH_SIZE
 from zoolib.zoo import GENERATION_FILE
 
@@ -57,26 +57,14 @@ glue("batch_size", BATCH_SIZE, display=False)
 # from shards made earlier counts only its own time, so its rate reads high.
 
 # %% tags=["remove-input"]
-rows = []
-for name, collection in ctx.collections.items():
-    for arch, zoo in collection.zoos.items():
-        info = book_zoos.recorded_generation(zoo)
-        if info is None or not info.trained:  # downloaded, or a synthetic zoo of benchmarks/released_like.py
-            continue
-        images = trained_images(info, zoo.metrics.drop_duplicates("modeldir"))
-        rows.append({
-            "collection": name, "architecture": info.arch_name if len(collection.zoos) > 1 else "paper's CNN",
-            "nets": info.runs, "epochs": info.epochs, "train images": info.train_images, "seconds": round(info.seconds),
-            "image-epochs per second": round(images / info.seconds) if info.seconds > 0 else None,
-        })
-made = pd.DataFrame(rows)
+made = obtain.throughput(ctx.collections)
 if made.empty:
     display(Markdown(f"No zoo of this build (profile `{ctx.profile.name}`) has a `{GENERATION_FILE}`: "
                      + ("the released zoo was downloaded, not generated here." if not ctx.profile.generated
                         else "none was generated on this machine.")))
 else:
     display(made.set_index(["collection", "architecture"]))
-rates = made.dropna(subset=["image-epochs per second"]) if not made.empty else made
+rates = made.dropna(subset=["image-epochs per second"])
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Generation throughput of this build's zoos on this machine: trained image-epochs per second of the last generation session, all workers together. Zoos: {glue:text}`zoos`.", "name": "fig-throughput"}}
 plots.throughput_bars(rates.set_index(rates["collection"] + " / " + rates["architecture"]), "image-epochs per second",
@@ -84,19 +72,7 @@ plots.throughput_bars(rates.set_index(rates["collection"] + " / " + rates["archi
                       title=f"Generation throughput of this build's {ctx.profile.name} zoos") if not rates.empty else None
 
 # %% tags=["remove-cell"]
-if rates.empty:
-    claims.glue_verdict("This build generated no zoo on this machine, so it has no throughput to extrapolate from.")
-else:
-    rate = float(rates["image-epochs per second"].median())
-    plan = obtain.plan(profiles.paper_protocol(), rate=(rate, "this build's median rate"))  # zoolib.obtain.plan
-    first = plan.iloc[0]
-    per_net = first["image-epochs"] / first["nets"]
-    claims.glue_verdict(f"At this build's median rate of {rate:,.0f} image-epochs per second, one net of the paper's protocol "
-                        f"on {book_zoos.DATASET_NAMES[first['collection']]} ({first['epochs']} epochs on the share of its training "
-                        f"set that Table 1's train fractions give on average: about {per_net:,.0f} image-epochs) takes about {per_net / rate / 60:,.1f} minutes of this machine, a "
-                        f"{first['nets']:,}-net collection about {first['projected hours'] / 24:,.0f} days, and the paper's "
-                        f"{len(plan)} collections (32x32 images cost more) about {plan['projected hours'].sum() / 24:,.0f} days: "
-                        "a job for a cluster, which `make zoo SCHEDULER=tcp://host:8786` uses.")
+claims.glue_verdict(obtain.extrapolation(made))
 
 # %% [markdown]
 # ## Verdict

@@ -43,26 +43,10 @@ book_zoos.summary(ctx.collections, ctx.missing).set_index("collection")
 # %% tags=["remove-input"]
 display(Markdown(book_zoos.sources(ctx.collections)))
 display(Markdown(book_zoos.missing_note(ctx.missing) or "Every collection of this profile is present."))
-display(Markdown(
-    book_zoos.predictor_settings_note(ctx.profile)
-    + f" Confidence intervals: {ctx.profile.n_bootstrap} bootstrap resamples over the test nets. "
-    + ("The DNN predictor runs on every input of Table 2."
-       if ctx.profile.dnn_inputs is None
-       else f"The DNN predictor runs on the inputs {', '.join(f'`{i}`' for i in ctx.profile.dnn_inputs)} only "
-            "(the linear model and the GBM on all inputs).")
-))
+display(Markdown(book_zoos.evaluation_note(ctx.profile)))
 
 # %% tags=["remove-cell"]
-nets = sum(c.nets() for c in ctx.collections.values())
-if any(c.synthetic for c in ctx.collections.values()):
-    provenance = "These are synthetic zoos of the released size, made to measure time and memory, not the paper's nets."
-elif not ctx.profile.generated:
-    provenance = "These are the released Small CNN Zoo's nets, the paper's own."
-else:
-    provenance = (f"The released zoo has 30,000 nets per dataset trained for 86 epochs; every number in this book comes "
-                  f"from these {ctx.profile.name} zoos and is not the paper's.")
-claims.glue_verdict(f"This build ran on {len(ctx.collections)} collection(s) of the `{ctx.profile.name}` profile, {nets:,} nets in all: "
-                    f"{book_zoos.labels(ctx.main)}. {provenance}")
+claims.glue_verdict(book_zoos.build_verdict(ctx))
 
 # %% [markdown]
 # ## Verdict

@@ -26,11 +26,9 @@
 
 # %% tags=["remove-cell"]
 # %matplotlib inline
-import pandas as pd
 from IPython.display import Markdown, display
 
 from zoolib import book_zoos, claims, hparams, plots
-from zoolib.zoo import select_rows
 
 ctx = book_zoos.page()
 
@@ -48,8 +46,8 @@ book_zoos.table1(ctx.collections)
 display(Markdown(book_zoos.missing_note(ctx.missing) or "All collections of this profile are present."))
 
 # %% tags=["remove-cell"]
-finals = {name: c.zoo.metrics.iloc[select_rows(c.zoo.metrics, "final")] for name, c in ctx.main.items()}
-runs = pd.concat([frame.assign(collection=ctx.main[name].dataset_name) for name, frame in finals.items()], ignore_index=True)
+finals = book_zoos.final_rows(ctx.main)
+runs = book_zoos.pooled_final_rows(ctx.main)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The hyperparameters this build's runs drew from Table 1's space, all main collections together, one count per run. This build: {glue:text}`zoos`.", "name": "fig-hyperparameters"}}
 plots.hyperparameter_distributions(runs, hparams.SPACE, title=f"Sampled hyperparameters: {book_zoos.labels(ctx.main)}")
@@ -66,22 +64,11 @@ plots.accuracy_distributions({f"{c.dataset_name}\n{ctx.profile.name} zoo, {c.epo
                              n_scatter=1000, title=f"Final checkpoints of the {ctx.profile.name} zoos")
 
 # %% tags=["remove-input"]
-rows = []
-for name, frame in finals.items():
-    acc = frame["test_accuracy"]
-    rows.append({
-        "collection": ctx.main[name].label(),
-        "median test accuracy": round(float(acc.median()), 3),
-        "nets at or below 20 % (near chance)": f"{(acc <= 0.2).mean():.0%}",
-        "median train - test gap": round(float((frame["train_accuracy"] - acc).median()), 3),
-    })
-pd.DataFrame(rows).set_index("collection")
+summary = book_zoos.accuracy_summary(ctx.main)
+summary
 
 # %% tags=["remove-cell"]
-claims.glue_verdict(" ".join(
-                    f"{r['collection']}: median test accuracy {r['median test accuracy']:.3f}, {r['nets at or below 20 % (near chance)']} "
-                    f"of the nets at or below 20 % (near chance), median train - test gap {r['median train - test gap']:.3f}."
-                    for r in rows))
+claims.glue_verdict(book_zoos.accuracy_verdict(summary))
 
 # %% [markdown]
 # ## Verdict

@@ -141,6 +141,16 @@ def test_the_introduction_shows_the_claims_table_with_a_verdict_per_claim(tiny_b
         assert work.lower() in references.lower(), f"the bibliography lacks {work!r}"
 
 
+def test_an_analysis_page_runs_as_a_plain_script_too(tiny_book):
+    """A page is a notebook of the book and of Jupyter, and a script: this one fans its fits out on Dask's
+    local cluster, whose spawned workers must not run the page again."""
+    env = {**os.environ, "ZOOLIB_PROFILE": "tiny", "TF_CPP_MIN_LOG_LEVEL": "3", "TQDM_DISABLE": "1"}
+    result = subprocess.run([sys.executable, str(BOOK / "transfer_across.py")], capture_output=True, text=True,
+                            env=env, cwd=BOOK.parent, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+
+
 def test_the_claims_tally_counts_the_verdicts_the_pages_glued(tmp_path):
     import build
 

@@ -122,3 +122,57 @@ def test_paths_under_the_data_folder_are_shown_relative_to_it(tmp_path, monkeypa
     monkeypatch.setenv("ZOOLIB_DATA", "data")  # the default, relative to the working directory
     assert book_zoos.data_relative(f"data/zoos/tiny/mnist and {Path.cwd()}/data/zoos/a, metadata/b") == \
         "zoos/tiny/mnist and zoos/a, metadata/b"
+
+
+def _collection(name: str, final_test: list[float], final_train: list[float], profile=None, source: str = "generated"):
+    """A collection of one in-memory zoo: each run has a row at epoch 0 (accuracy 0.5) and at epoch 2 (the given)."""
+    import numpy as np
+    import pandas as pd
+
+    from zoolib.zoo import Zoo
+
+    n = len(final_test)
+    metrics = pd.DataFrame({"modeldir": [f"run{i}" for i in range(n)] * 2, "step": [0] * n + [2] * n,
+                            "test_accuracy": [0.5] * n + final_test, "train_accuracy": [0.5] * n + final_train})
+    zoo = Zoo(np.zeros((2 * n, 1), np.float32), metrics, pd.DataFrame())
+    profile = profile or profiles.resolve("tiny")
+    return book_zoos.Collection(name, profile, name, Path("/nowhere") / name, {"cnn": zoo}, source)
+
+
+def test_the_zoo_pages_accuracy_summary_and_verdict_come_from_the_final_checkpoints():
+    main = {"mnist": _collection("mnist", [0.1, 0.2, 0.9, 0.8], [0.1, 0.3, 1.0, 0.9])}
+    summary = book_zoos.accuracy_summary(main)
+    row = summary.loc["tiny zoo, MNIST, 4 nets, 2 epochs"]
+    assert row["median test accuracy"] == 0.5
+    assert row["nets at or below 20 % (near chance)"] == "50%"  # of the final rows only: 25 % with the epoch-0 rows
+    assert row["median train - test gap"] == 0.1
+    assert book_zoos.accuracy_verdict(summary) == (
+        "tiny zoo, MNIST, 4 nets, 2 epochs: median test accuracy 0.500, 50% of the nets at or below 20 % (near "
+        "chance), median train - test gap 0.100.")
+    low = book_zoos.accuracy_summary({"mnist": _collection("mnist", [0.1, 0.1, 0.1, 0.3], [0.1, 0.1, 0.1, 0.3])})
+    assert low["median test accuracy"].iloc[0] == 0.1 and low["nets at or below 20 % (near chance)"].iloc[0] == "75%"
+    pooled = book_zoos.pooled_final_rows(main)
+    assert len(pooled) == 4 and set(pooled["collection"]) == {"MNIST"} and set(pooled["step"]) == {2}
+
+
+def test_the_build_verdict_counts_the_nets_and_says_whose_they_are():
+    tiny, released = profiles.resolve("tiny"), profiles.downloaded()
+
+    def ctx(profile, source):
+        collections = {"mnist": _collection("mnist", [0.5] * 3, [0.5] * 3, profile, source),
+                       "fashion_mnist": _collection("fashion_mnist", [0.5] * 2, [0.5] * 2, profile, source)}
+        return book_zoos.Page(profile, collections, {}, collections, {n: c.zoo for n, c in collections.items()})
+
+    generated = book_zoos.build_verdict(ctx(tiny, "generated"))
+    assert generated.startswith("This build ran on 2 collection(s) of the `tiny` profile, 5 nets in all: tiny zoo, MNIST")
+    assert "from these tiny zoos and is not the paper's" in generated
+    assert "the paper's own" in book_zoos.build_verdict(ctx(released, book_zoos.RELEASED_SOURCE))
+    assert "synthetic zoos" in book_zoos.build_verdict(ctx(released, book_zoos.SYNTHETIC_SOURCE))
+
+
+def test_the_evaluation_note_names_the_bootstrap_size_and_the_dnns_inputs():
+    tiny, released = profiles.resolve("tiny"), profiles.downloaded()
+    note = book_zoos.evaluation_note(tiny)
+    assert f"{tiny.n_bootstrap} bootstrap resamples" in note
+    assert all(f"`{i}`" in note for i in tiny.dnn_inputs) and "only" in note
+    assert book_zoos.evaluation_note(released).endswith("The DNN predictor runs on every input of Table 2.")

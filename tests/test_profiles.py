@@ -3,6 +3,7 @@
 import ast
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from zoolib import profiles
@@ -93,3 +94,31 @@ def test_nothing_outside_profiles_compares_a_profile_name():
     found = [hit for path in files if path.name != "profiles.py" 
              for hit in _profile_name_comparisons(path, set(profiles.PROFILES))]
     assert not found, f"profile names compared outside zoolib/profiles.py: {found}"
+
+
+def test_standard_learning_curve_reaches_700_training_nets_on_fashion_mnist():
+    """Every cross-fitting split of the standard Fashion-MNIST zoo leaves at least 700 training nets, the
+    size the learning curve's last point needs (issue 23)."""
+    from zoolib.evaluation import run_splits
+
+    standard = profiles.resolve("standard")
+    runs = [f"run{i}" for i in range(standard.schedule("fashion_mnist").nets)]
+    splits = run_splits(pd.DataFrame({"modeldir": runs}), standard.folds)
+    assert len(splits) == standard.folds and min((s == "train").sum() for s in splits) >= 700
+
+
+def test_every_generated_profile_is_a_choice_of_make_book_and_make_zoos(monkeypatch):
+    """`make book PROFILE=X` runs book/build.py --profile X, `make zoos PROFILE=X` runs zoolib zoo generate
+    --profile X: both parsers take every generated profile, standard included (--help exits 0 after the
+    choice is checked; a refused choice exits 2)."""
+    from zoolib.cli import build_parser
+
+    monkeypatch.syspath_prepend(str(REPO / "book"))
+    import build  # book/build.py
+
+    assert "standard" in profiles.GENERATED_PROFILES
+    for name in profiles.GENERATED_PROFILES:
+        assert build_parser().parse_args(["zoo", "generate", "--profile", name]).profile == name
+        with pytest.raises(SystemExit) as done:
+            build.main(["--profile", name, "--help"])
+        assert done.value.code == 0, name

@@ -186,6 +186,40 @@ def summary(collections: dict[str, Collection], missing: dict[str, str]) -> pd.D
     return pd.DataFrame(rows)
 
 
+def final_rows(collections: dict[str, Collection]) -> dict[str, pd.DataFrame]:
+    """The metrics rows of the final checkpoints of each collection's one zoo, by collection name."""
+    return {name: c.zoo.metrics.iloc[select_rows(c.zoo.metrics, "final")] for name, c in collections.items()}
+
+
+def pooled_final_rows(collections: dict[str, Collection]) -> pd.DataFrame:
+    """The `final_rows` of all collections in one table, its 'collection' column naming each one's data."""
+    return pd.concat([frame.assign(collection=collections[name].dataset_name)
+                      for name, frame in final_rows(collections).items()], ignore_index=True)
+
+
+def accuracy_summary(collections: dict[str, Collection]) -> pd.DataFrame:
+    """Per collection (its label, the index): the median final test accuracy, the share of nets at or below
+    20 % (near chance) and the median train - test gap."""
+    rows = []
+    for name, frame in final_rows(collections).items():
+        acc = frame["test_accuracy"]
+        rows.append({
+            "collection": collections[name].label(),
+            "median test accuracy": round(float(acc.median()), 3),
+            "nets at or below 20 % (near chance)": f"{(acc <= 0.2).mean():.0%}",
+            "median train - test gap": round(float((frame["train_accuracy"] - acc).median()), 3),
+        })
+    return pd.DataFrame(rows, columns=["collection", "median test accuracy", "nets at or below 20 % (near chance)",
+                                       "median train - test gap"]).set_index("collection")
+
+
+def accuracy_verdict(summary: pd.DataFrame) -> str:
+    """The "Zoo" page's verdict (Markdown): an `accuracy_summary` in sentences, one per collection."""
+    return " ".join(f"{label}: median test accuracy {r['median test accuracy']:.3f}, "
+                    f"{r['nets at or below 20 % (near chance)']} of the nets at or below 20 % (near chance), "
+                    f"median train - test gap {r['median train - test gap']:.3f}." for label, r in summary.iterrows())
+
+
 def sources(collections: dict[str, Collection]) -> str:
     """A Markdown list: where the images of each collection came from (paths relative to the data folder)."""
     return "\n".join(f"- **{name}**: {data_relative(c.source)}" for name, c in collections.items())
@@ -231,6 +265,31 @@ def predictor_settings_note(profile: Profile) -> str:
             "4,970 raw weights of 12,000 training nets: 40 CPU-minutes), so this build's numbers are those of "
             "quicker predictors, not of the paper's settings. `make book PROFILE=released "
             "PRESET=paper` runs the paper's settings (a bigger machine, or a Dask cluster with SCHEDULER=...).")
+
+
+def evaluation_note(profile: Profile) -> str:
+    """`predictor_settings_note`, then how many bootstrap resamples give the intervals and which inputs the
+    DNN predictor runs on."""
+    dnn = ("The DNN predictor runs on every input of Table 2." if profile.dnn_inputs is None
+           else f"The DNN predictor runs on the inputs {', '.join(f'`{i}`' for i in profile.dnn_inputs)} only "
+                "(the linear model and the GBM on all inputs).")
+    return (f"{predictor_settings_note(profile)} Confidence intervals: {profile.n_bootstrap} bootstrap resamples "
+            f"over the test nets. {dnn}")
+
+
+def build_verdict(ctx: Page) -> str:
+    """The "This build" page's verdict (Markdown): the collections and nets this build ran on, and whose nets
+    they are (synthetic, the paper's released ones, or generated here and so not the paper's)."""
+    if any(c.synthetic for c in ctx.collections.values()):
+        provenance = "These are synthetic zoos of the released size, made to measure time and memory, not the paper's nets."
+    elif not ctx.profile.generated:
+        provenance = "These are the released Small CNN Zoo's nets, the paper's own."
+    else:
+        provenance = (f"The released zoo has 30,000 nets per dataset trained for 86 epochs; every number in this book "
+                      f"comes from these {ctx.profile.name} zoos and is not the paper's.")
+    nets = sum(c.nets() for c in ctx.collections.values())
+    return (f"This build ran on {len(ctx.collections)} collection(s) of the `{ctx.profile.name}` profile, {nets:,} nets "
+            f"in all: {labels(ctx.main)}. {provenance}")
 
 
 def missing_note(missing: dict[str, str], names: list[str] | None = None) -> str:

@@ -252,9 +252,9 @@ def _predictor_spec(flag: str, text: str) -> tuple[str, str]:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from zoolib.claims import Estimate, above, compared
-    from zoolib.evaluation import predict_runs
+    from zoolib.evaluation import paired, predict_runs
     from zoolib.features import feature_names
-    from zoolib.metrics import paired_difference, score
+    from zoolib.metrics import score
     from zoolib.zoo import read_zoo
 
     specs = {"a": _predictor_spec("--a", args.a), "b": _predictor_spec("--b", args.b)}
@@ -275,7 +275,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     for side, (predictor, inputs) in specs.items():
         result[side] = {"predictor": predictor, "inputs": inputs, **score(y, pred[side], args.bootstrap, args.seed)}
     for metric, key, name in (("r2", "r2_difference", "R²"), ("kendall_tau", "tau_difference", "Kendall τ")):
-        difference = Estimate.of(paired_difference(y, pred["a"], pred["b"], metric, args.bootstrap, seed=args.seed))
+        difference, _ = paired(predictions["a"], predictions["b"], metric, args.bootstrap, args.seed)
         result[key] = {"value": difference.value, "low": difference.low, "high": difference.high,
                        "verdict": above(difference), "text": compared(difference, len(common), f"{name} A - B")}
     result["verdict"] = result["r2_difference"]["verdict"]

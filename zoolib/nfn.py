@@ -39,10 +39,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from zoolib import claims
+from zoolib.book_zoos import Collection
 from zoolib.claims import Estimate
 from zoolib.files import atomic_write, sha256_file
 from zoolib.metrics import kendall_tau, paired_difference, score
 from zoolib.predictors import random_search
+from zoolib.profiles import Profile
 from zoolib.release import SPLIT_FILES
 from zoolib.zoo import Zoo, dataset_of, parse_shape, read_rows, select_rows
 
@@ -396,6 +398,74 @@ def verdict(label: str, results: pd.DataFrame, published_statnn: float | None = 
         text += (f"; our StatNN above the published {published_statnn:.3f}: "
                  f"{claims.above(Estimate.from_row(statnn, 'kendall_tau'), published_statnn)}")
     return text + "."
+
+
+@dataclass(frozen=True)
+class ZooRun:
+    """The protocol run on one zoo of a book build (`run_collections`): what the NFN page shows and concludes."""
+
+    dataset: str  # the collection's dataset, e.g. 'cifar10' (a column of PUBLISHED_TAU on the benchmark)
+    name: str  # the zoo in a table, e.g. 'CIFAR10-GS'
+    label: str  # the zoo in the verdict, e.g. 'Released CIFAR10-GS (the benchmark)'
+    note: str  # Markdown: the zoo, its split and, on a released zoo, its split sizes against the published ones
+    results: pd.DataFrame  # `run_benchmark`
+    published_statnn: float | None  # the published StatNN tau ours is compared with (released zoos only)
+    n_bootstrap: int
+
+    def verdict(self) -> str:
+        return verdict(self.label, self.results, self.published_statnn, self.n_bootstrap)
+
+
+def run_collections(collections: dict[str, Collection], profile: Profile) -> list[ZooRun]:
+    """StatNN and our GBM under the NFN protocol on the zoos of a book build, with `profile`'s settings.
+
+    A downloaded profile's collections are the benchmark's released zoos (CIFAR10-GS and SVHN-GS; the others
+    are left out), compared with the published tau; a generated profile's are run as they are, NOT the benchmark.
+    """
+    runs = []
+    for name, collection in collections.items():
+        released = not profile.generated
+        if released and name not in PUBLISHED_SPLIT_SIZES:
+            continue
+        split = nfn_split(collection.zoo)
+        results = run_benchmark(collection.zoo, split, statnn_epochs=profile.statnn_epochs,
+                                gbm_search=profile.nfn_gbm_search, n_bootstrap=profile.n_bootstrap)
+        if released:
+            no_file = not (split.benchmark or split.user_supplied)
+            fetch = f" (no split file beside the zoo: `zoolib zoo download {name}` fetches it)" if no_file else ""
+            note = f"**{collection.label()}**: {split.label()}{fetch}; {check_split_sizes(split, name)['message']}."
+            label = f"Released {collection.dataset_name} " + (
+                "(the benchmark)" if split.benchmark else "(no split file: NOT the benchmark's members)" if no_file
+                else "(a user-supplied split: NOT the benchmark's members)")
+            published = float(PUBLISHED_TAU.loc["StatNN", name])
+        else:
+            note, label, published = f"**{collection.label()}**: {split.label()}.", f"{collection.label()} (not the benchmark)", None
+        runs.append(ZooRun(collection.dataset, collection.dataset_name, label, note, results, published,
+                           profile.n_bootstrap))
+    return runs
+
+
+def notes(runs: list[ZooRun]) -> str:
+    """Markdown, one paragraph per run: the zoo and its split."""
+    return "\n\n".join(run.note for run in runs)
+
+
+def readable_runs(runs: list[ZooRun]) -> pd.DataFrame:
+    """The `readable` tables of several runs in one, indexed by zoo and method."""
+    return pd.concat({run.name: readable(run.results) for run in runs}, names=["zoo", "method"])
+
+
+def against_published(runs: list[ZooRun]) -> pd.DataFrame:
+    """The published test tau (PUBLISHED_TAU, one row per method) above our StatNN's and GBM's with their
+    intervals, one column per dataset of the runs."""
+    ours = pd.DataFrame({run.dataset: readable(run.results)["Kendall τ [95 % CI]"] for run in runs})
+    published = PUBLISHED_TAU.map(lambda tau: f"{tau:.3f}").rename(index=lambda m: f"{m} (published)")
+    return pd.concat([published, ours])
+
+
+def page_verdict(runs: list[ZooRun]) -> str:
+    """The NFN page's verdict (Markdown): `verdict` of every run, released zoos first as given."""
+    return " ".join(run.verdict() for run in runs) or "No zoo to run the protocol on in this build."
 
 
 @dataclass

@@ -12,7 +12,8 @@ What it does follows where the profile's zoos come from (`zoolib.profiles.Profil
   `scheduler` (default $ZOOLIB_SCHEDULER) when one is given, else only planned (`plan`): nets, epochs,
   the training rate measured on the zoos this machine generated, and the projected time.
 Every call is idempotent: a zoo that is present and passes its check is reused, so a second call costs
-seconds. The result is one row per collection (`COLUMNS`).
+seconds. The result is one row per collection (`COLUMNS`); `readable`, `checks` and `verdict` show it on the
+"Get the zoo" page, and `throughput` and `extrapolation` give the "Regenerating" page its table and verdict.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from zoolib import claims
+from zoolib.book_zoos import DATASET_NAMES, Collection, data_relative, recorded_generation
 from zoolib.cluster import SCHEDULER_ENV, dask_client
 from zoolib.data import IMAGE_SIZE, TRAIN_IMAGES
 from zoolib.files import data_dir
 from zoolib.generate import ZooSpec, collection_complete, collection_specs, generate_collection, trained_images
 from zoolib.hparams import SPACE
-from zoolib.profiles import CLUSTER, Profile, dataset_of_collection
+from zoolib.profiles import CLUSTER, Profile, dataset_of_collection, paper_protocol
 from zoolib.release import SPLIT_FILES, DownloadError, check_release, download_split_file, download_zoo, split_file_problem
 from zoolib.zoo import (GENERATION_FILE, METRICS_FILE, RELEASED_SOURCE, SYNTHETIC_SOURCE, ZooFormatError, is_synthetic,
                         read_collection, read_generation, read_metrics)
@@ -94,6 +97,56 @@ def report(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def note_synthetic(table: pd.DataFrame) -> None:
+    """Tell `zoolib.claims` which collections of an `obtain` table are synthetic zoos, so that the page's
+    verdict says its numbers are not findings."""
+    for dataset in table.loc[table["source"] == SYNTHETIC_SOURCE, "collection"]:
+        claims.note_synthetic(DATASET_NAMES.get(dataset, dataset))
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """An `obtain` table for a book page: one row per collection, paths relative to the data folder, '-' where
+    a value is unknown."""
+    shown = table.assign(location=table["location"].map(data_relative), nets=table["nets"].astype("Int64"),
+                         epochs=table["epochs"].astype("Int64")).rename(columns={"seconds": "time (s)"})
+    shown = shown[["collection", "nets", "epochs", "status", "location", "time (s)"]].set_index("collection")
+    return shown.astype(object).where(shown.notna(), "-")
+
+
+def checks(table: pd.DataFrame) -> str:
+    """A Markdown list: per collection of an `obtain` table, where its images came from and what was checked."""
+    return "\n".join(f"- **{row.collection}**: {data_relative(str(row.source))}"
+                     + (f"; checked: {data_relative(row.check)}" if row.check else "") for row in table.itertuples())
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def verdict(table: pd.DataFrame, profile: Profile) -> str:
+    """The "Get the zoo" page's verdict (Markdown) on an `obtain` table of `profile`: how many collections are
+    here and passed their check, which were made now and in how long, what making the reused ones took, and
+    what to run for each collection (or split file) still missing."""
+    here = table[table["status"].isin(PRESENT)]
+    absent = missing(table)
+    made_now = here[here["status"].isin(["generated", "downloaded"])]
+    sentence = f"{len(here)} of {len(table)} collections of profile `{profile.name}` are on this machine and passed their check"
+    if not made_now.empty:
+        sentence += (f"; {', '.join(made_now['collection'])} {'was' if len(made_now) == 1 else 'were'} "
+                     f"{'generated' if profile.generated else 'downloaded'} now, in {_duration(made_now['seconds'].sum())}")
+    sentences = [sentence + "."]
+    recorded = here.loc[here["status"] == "reused", "seconds"].dropna()
+    if profile.generated and recorded.sum() > 0:
+        sentences.append(f"Generating the reused ones took {_duration(recorded.sum())} when they were made "
+                         "(their `generation.json`).")
+    sentences += [f"**{row['collection']}** is here; still to get: {row['to get it']}."
+                  for row in here[here["to get it"] != ""].to_dict("records")]
+    sentences += [f"**{row['collection']}** is {row['status']}: {row['to get it']}." for row in absent.to_dict("records")]
+    if not absent.empty:
+        sentences.append("The pages that need a missing collection say so and show what they can without it.")
+    return " ".join(sentences)
+
+
 # ----------------------------------------------------------------------------- generated profiles
 
 
@@ -156,6 +209,47 @@ def measured_rate() -> tuple[float, str] | None:
     return None if best is None or best[0] < MIN_MEASURED else (best[1], best[2])
 
 
+THROUGHPUT_COLUMNS = ["collection", "architecture", "nets", "epochs", "train images", "seconds", "image-epochs per second"]
+
+
+def throughput(collections: dict[str, Collection]) -> pd.DataFrame:
+    """One row per zoo of `collections` that was generated here, as its generation.json records it (nets, epochs,
+    training images, seconds of the last session) with the image-epochs per second it reached
+    (`zoolib.generate.trained_images` over those seconds; None when none were recorded)."""
+    rows = []
+    for name, collection in collections.items():
+        for zoo in collection.zoos.values():
+            info = recorded_generation(zoo)
+            if info is None or not info.trained:  # downloaded, or a synthetic zoo of benchmarks/released_like.py
+                continue
+            images = trained_images(info, zoo.metrics.drop_duplicates("modeldir"))
+            rows.append({
+                "collection": name, "architecture": info.arch_name if len(collection.zoos) > 1 else "paper's CNN",
+                "nets": info.runs, "epochs": info.epochs, "train images": info.train_images, "seconds": round(info.seconds),
+                "image-epochs per second": round(images / info.seconds) if info.seconds > 0 else None,
+            })
+    return pd.DataFrame(rows, columns=THROUGHPUT_COLUMNS)
+
+
+def extrapolation(made: pd.DataFrame) -> str:
+    """The "Regenerating" page's verdict (Markdown) on a `throughput` table: at the median rate of this build,
+    how long one net, one collection and all collections of the paper's protocol (`plan`) take here."""
+    rates = made["image-epochs per second"].dropna()
+    if rates.empty:
+        return "This build generated no zoo on this machine, so it has no throughput to extrapolate from."
+    rate = float(rates.median())
+    paper = plan(paper_protocol(), rate=(rate, "this build's median rate"))
+    first = paper.iloc[0]
+    per_net = first["image-epochs"] / first["nets"]
+    return (f"At this build's median rate of {rate:,.0f} image-epochs per second, one net of the paper's protocol "
+            f"on {DATASET_NAMES[first['collection']]} ({first['epochs']} epochs on the share of its training "
+            f"set that Table 1's train fractions give on average: about {per_net:,.0f} image-epochs) takes about "
+            f"{per_net / rate / 60:,.1f} minutes of this machine, a {first['nets']:,}-net collection about "
+            f"{first['projected hours'] / 24:,.0f} days, and the paper's {len(paper)} collections (32x32 images cost "
+            f"more) about {paper['projected hours'].sum() / 24:,.0f} days: a job for a cluster, which "
+            "`make zoo SCHEDULER=tcp://host:8786` uses.")
+
+
 def plan(profile: Profile, rate: tuple[float, str] | None = None) -> pd.DataFrame:
     """What generating `profile` would take: per collection nets, epochs, image-epochs to train (28x28
     units, Table 1's mean train fraction), the rate (default: `measured_rate()` on this machine; or
@@ -163,6 +257,13 @@ def plan(profile: Profile, rate: tuple[float, str] | None = None) -> pd.DataFram
     if not profile.generated:
         raise ValueError(f"profile {profile.name!r} is {profile.source}, not generated: nothing to plan")
     return _plan({c: collection_specs(profile, c) for c in profile.collections}, rate or measured_rate())
+
+
+def readable_plan(profile: Profile) -> pd.DataFrame:
+    """`plan(profile)` for a book page: one row per collection, the zoo the rate was measured on relative to
+    the data folder."""
+    table = plan(profile)
+    return table.assign(**{"measured on": table["measured on"].map(data_relative)}).set_index("collection")
 
 
 def _plan(specs: dict[str, Specs], rate: tuple[float, str] | None) -> pd.DataFrame:
