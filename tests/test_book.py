@@ -205,15 +205,6 @@ def test_pages_name_the_zoo_they_ran_on(tiny_book):
     assert "The released zoo is not on this machine" in _page(tiny_book, "nfn_benchmark") or "(published)" in _page(tiny_book, "nfn_benchmark")
 
 
-@pytest.fixture()
-def released_data(tmp_path, monkeypatch) -> Path:
-    """A data folder whose released profile holds small released-format zoos of cifar10 and svhn_cropped."""
-    for seed, dataset in enumerate(("cifar10", "svhn_cropped")):
-        learnable_zoo(tmp_path / "zoos" / "released" / dataset, n_runs=120, steps=(0, 1, 86), seed=seed, dataset=dataset)
-    monkeypatch.setenv("ZOOLIB_DATA", str(tmp_path))
-    return tmp_path
-
-
 def test_nfn_page_computes_the_benchmark_when_the_released_zoo_is_there(released_data):
     result = subprocess.run([sys.executable, str(BOOK / "nfn_benchmark.py")], capture_output=True, text=True,
                             env={**os.environ, "ZOOLIB_PROFILE": "tiny", "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=BOOK)

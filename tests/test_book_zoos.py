@@ -13,15 +13,6 @@ BOOK = Path(__file__).resolve().parents[1] / "book"
 
 
 @pytest.fixture()
-def released_data(tmp_path, monkeypatch) -> Path:
-    """A data folder whose released profile holds small released-format zoos of cifar10 and svhn_cropped."""
-    for seed, dataset in enumerate(("cifar10", "svhn_cropped")):
-        learnable_zoo(tmp_path / "zoos" / "released" / dataset, n_runs=120, steps=(0, 1, 86), seed=seed, dataset=dataset)
-    monkeypatch.setenv("ZOOLIB_DATA", str(tmp_path))
-    return tmp_path
-
-
-@pytest.fixture()
 def glued(monkeypatch) -> dict:
     """What `myst_nb.glue` received, by name (a page's kernel would paste it into the page)."""
     import myst_nb
