@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# TensorFlow's extra (pyproject.toml): cpu, or gpu for the CUDA wheel (on a fresh clone: make install TF=gpu).
+TF ?= cpu
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 .PHONY: install test clean
@@ -12,7 +14,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,book]'
+	$(PY) -m pip install --quiet -e '.[$(TF),dev,book]'
 	touch $@
 
 test: install
@@ -29,8 +31,8 @@ download: DATASET ?= mnist fashion_mnist cifar10 svhn_cropped
 download: install
 	$(VENV)/bin/zoolib zoo download $(DATASET)
 
-# The book on one profile's zoos: make book [PROFILE=tiny|mini|paper|released] (default: zoolib.profiles'
-# DEFAULT_PROFILE, or $ZOOLIB_PROFILE). Generates the tiny/mini zoos when missing (reused when complete), then
+# The book on one profile's zoos: make book [PROFILE=tiny|mini|standard|paper|released] (default: zoolib.profiles'
+# DEFAULT_PROFILE, or $ZOOLIB_PROFILE). Generates the tiny/mini/standard zoos when missing (reused when complete), then
 # builds book/_build/html; any failing cell fails it.
 # PROFILE=released downloads the missing released zoos only with DOWNLOAD=1 (about 5 GiB each); its predictors
 # use the `fast` preset (PRESET=paper: the paper's settings, for a bigger machine).
@@ -70,7 +72,7 @@ zoo: install data
 zoo-mini: install fashion-mnist
 	$(VENV)/bin/zoolib zoo generate --profile mini $(ZOO_FLAGS)
 
-# Every collection of one profile: make zoos PROFILE=tiny|mini|paper.
+# Every collection of one profile: make zoos PROFILE=tiny|mini|standard|paper.
 zoos: install
 	$(VENV)/bin/zoolib zoo generate $(PROFILE_FLAG) $(ZOO_FLAGS)
 

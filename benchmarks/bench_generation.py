@@ -31,12 +31,10 @@ import os
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import numpy as np
 
 from zoolib import generate, train
 from zoolib.cnn import num_parameters
@@ -45,6 +43,7 @@ from zoolib.profiles import ARCHS_SUFFIX, resolve
 PARTS = ("train", "dropout", "eval", "data", "write")
 EPOCHS = 1  # timed epochs per stack (scaled to the schedule's epochs)
 QUICK_IMAGES = (2048, 512)  # training and test images of --quick
+DRAWS = 256  # hyperparameter draws searched for the timed stack
 WARM_UP_BATCHES = (2, 3)  # training batches of the two warm-up runs that trace the graphs
 
 
@@ -75,15 +74,33 @@ def timers(totals: defaultdict):
 
 
 def stack_configs(spec: generate.ZooSpec, num_train: int, stack: int):
-    """`stack` runs of one stack group of the zoo's configs, the group's train fraction nearest the mean."""
-    configs = generate.zoo_configs(spec, num_train)
+    """`stack` runs of one stack group of the spec's draws (extended to DRAWS runs, so that a full stack exists),
+    the group's train fraction nearest the mean."""
+    configs = generate.zoo_configs(dataclasses.replace(spec, nets=max(spec.nets, DRAWS)), num_train)
     groups = [g for g in train.stack_groups(configs) if len(g) >= stack]
     if not groups:
-        raise SystemExit(f"{spec.arch_name}: no stack group of {stack} runs among {spec.nets} nets; "
+        raise SystemExit(f"{spec.arch_name}: no stack group of {stack} runs among {len(configs)} draws; "
                          "give a smaller --stack")
     mean = configs["config.train_fraction"].astype(float).mean()
     group = min(groups, key=lambda g: abs(float(configs["config.train_fraction"].iloc[g[0]]) - mean))
     return configs.iloc[group[:stack]].reset_index(drop=True)
+
+
+def stacks_of_zoo(spec: generate.ZooSpec, data) -> tuple[Counter, int]:
+    """How generating the spec's zoo stacks its nets: stacks by size, and the distinct stacked graphs
+    (stack size, optimizer, activation, dropout: what `zoolib.train.StackSpec` varies here) a worker traces.
+    Shards as `zoolib.generate` plans them, stacks within a shard as `zoolib.train.train_nets` chunks them."""
+    configs = generate.zoo_configs(spec, len(data.y_train))
+    sizes, shapes = Counter(), set()
+    for positions, _ in generate._shard_plan(spec, configs, data):
+        shard = configs.iloc[positions]
+        for group in train.stack_groups(shard):
+            for start in range(0, len(group), spec.stack):
+                chunk = shard.iloc[group[start : start + spec.stack]]
+                sizes[len(chunk)] += 1
+                shapes.add((len(chunk), chunk["config.optimizer"].iloc[0], chunk["config.activation"].iloc[0],
+                            bool((chunk["config.dropout"] > 0).any())))
+    return sizes, len(shapes)
 
 
 def timed_run(configs, data, epochs: int, arch) -> tuple[dict, tuple]:
@@ -110,8 +127,9 @@ def write_and_merge(spec: generate.ZooSpec, configs, data, weights, metrics) -> 
         return time.perf_counter() - start
 
 
-def breakdown(spec: generate.ZooSpec, data, load_s: float, stack: int, epochs: int) -> dict[str, float]:
-    """Seconds per net of one worker, by part (PARTS), for the spec's schedule; also trace_s and s_per_net."""
+def breakdown(spec: generate.ZooSpec, data, load_s: float, stack: int, epochs: int) -> dict:
+    """Seconds per net of one worker by part (PARTS) for the spec's schedule, their sum s_per_net, and what
+    tracing costs (per graph; the zoo's stack sizes and distinct graphs; per net if every worker traces each)."""
     configs = stack_configs(spec, len(data.y_train), stack)
     still = configs.assign(**{"config.dropout": 0.0})
     start = time.perf_counter()
@@ -138,15 +156,20 @@ def breakdown(spec: generate.ZooSpec, data, load_s: float, stack: int, epochs: i
                  + noisy["batch_orders"] / (k * epochs) * spec.epochs),
         "write": write / k,
     }
-    return {**parts, "init": noisy["init"] / k, "trace_s": trace, "s_per_net": sum(parts.values()),
-            "train_fraction": float(configs["config.train_fraction"].iloc[0]), "measured_s": noisy["total"]}
+    sizes, shapes = stacks_of_zoo(spec, data)
+    per_shape = trace / 2  # the warm-ups traced two stacked graphs (with and without dropout), as a worker does
+    return {**parts, "s_per_net": sum(parts.values()), "init": noisy["init"] / k, "measured_s": noisy["total"],
+            "train_fraction": float(configs["config.train_fraction"].iloc[0]), "trace_s": per_shape,
+            "stack_sizes": dict(sorted(sizes.items())), "shapes": shapes,
+            "trace_per_net": shapes * per_shape * (os.cpu_count() or 1) / spec.nets}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--profile", help="the profile whose schedule and draws are timed (default: the default profile)")
+    parser.add_argument("--profile", help="the profile whose schedules and draws are timed (default: the default one)")
     parser.add_argument("--dataset", default="fashion_mnist", help="dataset of the collections (default fashion_mnist)")
-    parser.add_argument("--stack", type=int, default=train.STACK, help=f"nets per stack (default {train.STACK}, generation's)")
+    parser.add_argument("--stack", type=int, default=train.STACK,
+                        help=f"nets per timed stack (default {train.STACK}, generation's)")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"timed epochs per stack (default {EPOCHS})")
     parser.add_argument("--quick", action="store_true",
                         help=f"the paper's CNN only, {QUICK_IMAGES[0]} training and {QUICK_IMAGES[1]} test images")
@@ -168,10 +191,13 @@ def main(argv: list[str] | None = None) -> None:
     for name, spec in specs.items():
         results[name] = r = breakdown(spec, data, load_s, args.stack, args.epochs)
         shares = " ".join(f"{p} {r[p]:.2f} s ({100 * r[p] / r['s_per_net']:.0f} %)" for p in PARTS)
-        print(f"{name} ({num_parameters(spec.arch):,} parameters; {spec.epochs} epochs, {len(spec.checkpoints)} checkpoints, train "
-              f"fraction {r['train_fraction']}): {r['s_per_net']:.2f} s per net per worker = {shares}; of data, "
-              f"initial parameters {r['init']:.2f} s; tracing {r['trace_s']:.1f} s per stack shape and worker; "
-              f"timed run {r['measured_s']:.1f} s", flush=True)
+        print(f"{name} ({num_parameters(spec.arch):,} parameters; {spec.epochs} epochs, {len(spec.checkpoints)} "
+              f"checkpoints, train fraction {r['train_fraction']}): {r['s_per_net']:.2f} s per net per worker = "
+              f"{shares}; of data, initial parameters {r['init']:.2f} s; timed run {r['measured_s']:.1f} s", flush=True)
+        print(f"  {spec.nets} nets of {name} train in stacks of sizes {r['stack_sizes']} ({{size: stacks}}), "
+              f"{r['shapes']} distinct graphs; tracing {r['trace_s']:.1f} s per graph and worker: up to "
+              f"{r['trace_per_net']:.2f} s per net if each of {os.cpu_count()} workers traces each (not in the shares)",
+              flush=True)
     print(f"load average at end {os.getloadavg()[0]:.1f} (a shared machine makes these figures indicative)")
     cnn = results["cnn"]
     print("generation_breakdown " + " ".join(f"{p}_pct={100 * cnn[p] / cnn['s_per_net']:.1f}" for p in PARTS)

@@ -163,7 +163,8 @@ def stack_rates(args) -> None:
     data = _data(args)
     images_per_epoch = len(data.y_train) // 512 * 512
     device = ", ".join(d.name for d in tf.config.list_physical_devices("GPU")) or "CPU (no GPU visible)"
-    print(f"stacked engine on {device}; data: {images_per_epoch} training images per epoch; adam, dropout {DROPOUT}")
+    print(f"stacked engine on {device} (TensorFlow {tf.__version__}, built with CUDA: {tf.test.is_built_with_cuda()}); "
+          f"data: {images_per_epoch} training images per epoch; adam, dropout {DROPOUT}")
     for k in (int(v) for v in args.stacks.split(",")):
         train_nets(configs(k, DROPOUT, 0), data, [1], stack=k, progress=False)  # trace
         start = time.perf_counter()

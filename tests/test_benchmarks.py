@@ -33,4 +33,4 @@ def test_the_stacked_engine_benchmark_prints_rates_and_the_projected_zoo_time_pe
         line = next(line for line in lines if line.startswith(f"K={k}:"))
         assert re.fullmatch(rf"K={k}: [\d,]+ image-nets/s; a 30,000-net, 86-epoch zoo of 60k-image data in "
                             r"~[\d,]+\.\d h \(mean train fraction 0\.\d+\)", line), line
-    assert "CPU (no GPU visible)" in lines[0] or "GPU" in lines[0]
+    assert re.search(r"stacked engine on .*\(TensorFlow [\d.]+, built with CUDA: (True|False)\)", lines[0]), lines[0]
