@@ -62,16 +62,16 @@ VERDICT_GLUE = re.compile(r"claim_(\w+)_verdict")
 
 def claims_tally(output: Path) -> str:
     """How many of the claims the executed pages decided ('holds' or 'does not hold'), from the verdicts
-    they glued (`zoolib.claims.record`) in jupyter-book's executed notebooks under `output`/_build."""
+    they glued (`zoolib.claims.record`), as myst-nb stores them beside the executed notebooks under
+    `output`/_build/jupyter_execute (<page>.glue.json)."""
     from zoolib.claims import CLAIMS, FAILS, HOLDS
 
     verdicts = {}
-    for notebook in (output / "_build" / "jupyter_execute").glob("*.ipynb"):
-        for cell in json.loads(notebook.read_text()).get("cells", []):
-            for out in cell.get("outputs", []):
-                match = VERDICT_GLUE.fullmatch(out.get("metadata", {}).get("scrapbook", {}).get("name", ""))
-                if match and match[1] in CLAIMS:
-                    verdicts[match[1]] = ast.literal_eval(out["data"]["application/papermill.record/text/plain"])
+    for store in (output / "_build" / "jupyter_execute").glob("*.glue.json"):
+        for name, value in json.loads(store.read_text()).items():
+            match = VERDICT_GLUE.fullmatch(name)
+            if match and match[1] in CLAIMS:
+                verdicts[match[1]] = ast.literal_eval(value["data"]["text/plain"])
     decided = sum(v in (HOLDS, FAILS) for v in verdicts.values())
     return (f"{decided} of the {len(CLAIMS)} claims ({sum(v == HOLDS for v in verdicts.values())} hold, "
             f"{sum(v == FAILS for v in verdicts.values())} do not hold); the others cannot be told at this size "

@@ -154,16 +154,16 @@ def test_an_analysis_page_runs_as_a_plain_script_too(tiny_book):
 def test_the_claims_tally_counts_the_verdicts_the_pages_glued(tmp_path):
     import build
 
-    def page(*verdicts):
-        outputs = [{"output_type": "display_data", "metadata": {"scrapbook": {"name": f"claim_{key}_verdict"}},
-                    "data": {"application/papermill.record/text/plain": repr(v)}} for key, v in verdicts]
-        return {"cells": [{"cell_type": "code", "outputs": outputs}]}
+    def page(*verdicts):  # myst-nb's store of a page's glued values
+        return {f"claim_{key}_{part}": {"output_type": "display_data", "data": {"text/plain": repr(value)},
+                                        "metadata": {"scrapbook": {"name": f"claim_{key}_{part}"}}}
+                for key, v in verdicts for part, value in (("verdict", v), ("ours", "0.5 [0.4, 0.6]"))}
 
     folder = tmp_path / "_build" / "jupyter_execute"
     folder.mkdir(parents=True)
-    (folder / "table2.ipynb").write_text(json.dumps(page(("stats_vs_hyper", claims.HOLDS), ("gbm_vs_linear", claims.FAILS),
-                                                         ("stats_vs_lr", claims.UNDECIDED))))
-    (folder / "early_checkpoints.ipynb").write_text(json.dumps(page(("early", claims.HOLDS), ("unknown", claims.HOLDS))))
+    (folder / "table2.glue.json").write_text(json.dumps(page(("stats_vs_hyper", claims.HOLDS), ("gbm_vs_linear", claims.FAILS),
+                                                             ("stats_vs_lr", claims.UNDECIDED))))
+    (folder / "early_checkpoints.glue.json").write_text(json.dumps(page(("early", claims.HOLDS), ("unknown", claims.HOLDS))))
     assert build.claims_tally(tmp_path).startswith(f"3 of the {len(claims.CLAIMS)} claims (2 hold, 1 do not hold)")
 
 
@@ -202,7 +202,8 @@ def test_pages_name_the_zoo_they_ran_on(tiny_book):
     assert "MNIST 5k subset" in build  # the MNIST collection is labelled as the subset it is
     table2 = _page(tiny_book, "table2")
     assert "v1 zoo" in table2 and "tiny zoo, Fashion-MNIST" in table2
-    assert "The released zoo is not on this machine" in _page(tiny_book, "nfn_benchmark") or "(published)" in _page(tiny_book, "nfn_benchmark")
+    nfn_page = _text(_page(tiny_book, "nfn_benchmark"))
+    assert "SVHN-GS zoos are not on this machine" in nfn_page or "(published)" in nfn_page
 
 
 def test_nfn_page_computes_the_benchmark_when_the_released_zoo_is_there(released_data):

@@ -334,7 +334,8 @@ def fit_gbm(X: dict, y: dict, n_search: int, seed: int = 0) -> tuple[BaseEstimat
                                   metric="kendall_tau")
     best = trials.loc[trials["val_kendall_tau"].fillna(-np.inf).idxmax()]  # the trial random_search kept
     trial, tau = int(best["trial"]), best["val_kendall_tau"]
-    return model, f"setting {trial + 1} of {n_search} (best val tau {tau:.3f})"  # short: a table cell, not cut
+    shown = "undefined" if np.isnan(tau) else f"{tau:.3f}"  # constant predictions on val: no tau
+    return model, f"setting {trial + 1} of {n_search} (best val tau {shown})"  # short: a table cell, not cut
 
 
 def run_benchmark(zoo: Zoo, split: NFNSplit, methods: tuple[str, ...] = ("statnn", "gbm"), statnn_epochs: int = 50,
@@ -352,7 +353,9 @@ def run_benchmark(zoo: Zoo, split: NFNSplit, methods: tuple[str, ...] = ("statnn
         start = time.perf_counter()
         if method == "statnn":
             model = StatNN(epochs=statnn_epochs, seed=seed).fit(X["train"], y["train"], X["val"], y["val"])
-            chosen = f"epoch {model.best_epoch_ + 1} of {statnn_epochs} (best val tau {max(model.val_tau_):.3f})"
+            best = np.nanmax(model.val_tau_) if not np.isnan(model.val_tau_).all() else np.nan
+            chosen = (f"epoch {model.best_epoch_ + 1} of {statnn_epochs} (best val tau "
+                      + ("undefined)" if np.isnan(best) else f"{best:.3f})"))
             name = "StatNN (ours)"
         elif method == "gbm":
             model, chosen = fit_gbm(X, y, gbm_search, seed)
