@@ -73,9 +73,9 @@ def claims_tally(output: Path) -> str:
             if match and match[1] in CLAIMS:
                 verdicts[match[1]] = ast.literal_eval(value["data"]["text/plain"])
     decided = sum(v in (HOLDS, FAILS) for v in verdicts.values())
-    return (f"{decided} of the {len(CLAIMS)} claims ({sum(v == HOLDS for v in verdicts.values())} hold, "
-            f"{sum(v == FAILS for v in verdicts.values())} do not hold); the others cannot be told at this size "
-            "or were not run on this build")
+    tally = (f"{decided} of the {len(CLAIMS)} claims ({sum(v == HOLDS for v in verdicts.values())} hold, "
+             f"{sum(v == FAILS for v in verdicts.values())} do not hold)")
+    return tally if decided == len(CLAIMS) else tally + "; the others cannot be told at this size or were not run"
 
 
 def write_config(output: Path, profile: Profile, key: str, tally: str = TALLY_PENDING) -> Path:
