@@ -19,8 +19,10 @@
 # the weights, or its hyperparameters? This is Table 2 of {cite:t}`unterthiner2020predicting`.
 #
 # **Protocol** (`zoolib.evaluation.evaluate_predictor`): final checkpoint of every run; runs split
-# into train / validation / test (50 % of the runs are test, 10 % validation); early stopping and
-# any choice of settings on the validation runs only; the test runs are predicted once. The paper's
+# by run into train / validation / test, either once as in the paper (50 % of the runs test, 10 %
+# validation) or by cross-fitting (every run predicted once by a model fitted on the other folds; the
+# profile decides, and the note below says which); early stopping and any choice of settings on the
+# validation runs only; each test run is predicted once. The paper's
 # released notebook early-stopped on the test split; we do not. Metrics: R² = 1 - MSE / Var(y) and
 # Kendall τ-b {cite:p}`kendall1938new` on the test runs, with 95 % bootstrap intervals over test
 # nets, and the highest τ-b a ranker can reach given the ties among the true accuracies (the *τ
@@ -56,7 +58,8 @@ display(Markdown(experiments.protocol_note(ctx.profile.folds)))
 
 # %%
 result = experiments.table2(ctx.named_zoos, inputs={"linear": INPUTS, "gbm": INPUTS, "dnn": dnn_inputs},
-                            preset=ctx.profile.preset, n_bootstrap=ctx.profile.n_bootstrap, folds=ctx.profile.folds)
+                            preset=ctx.profile.preset, n_bootstrap=ctx.profile.n_bootstrap,
+                            folds=ctx.profile.folds)
 
 # %% [markdown]
 # ## Test R²: this build beside the paper
