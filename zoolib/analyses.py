@@ -21,9 +21,10 @@ import pandas as pd
 
 from zoolib import claims
 from zoolib.claims import Claim, Estimate, Finding, interval_table
-from zoolib.evaluation import checkpoint_rows, fit_and_predict, fit_on_split, paired, run_split, run_splits, zoo_features
+from zoolib.evaluation import (checkpoint_rows, fit_and_predict, fit_on_split, paired, run_split, run_splits, scored,
+                               zoo_features)
 from zoolib.features import feature_names, layers_of
-from zoolib.metrics import bootstrap_ci, kendall_tau, score
+from zoolib.metrics import bootstrap_ci, kendall_tau
 from zoolib.predictors import input_encoding, make_predictor
 from zoolib.zoo import Zoo, datasets_of
 
@@ -116,7 +117,7 @@ def learning_curve(zoos: dict[str, Zoo], predictors: Sequence[str] = ("gbm",), i
         for predictor in predictors:
             rows, p = _curve_fit(zoo, predictor, inputs, sizes, seed, preset, folds, val_fraction, test_fraction)
             for row, (_, part) in zip(rows, p.groupby("n_train", sort=False)):
-                scores.append({"collection": collection, **row, **score(part["y_true"], part["y_pred"], n_bootstrap, seed)})
+                scores.append({"collection": collection, **row, **scored(part, n_bootstrap, seed)})
             predictions.append(p.assign(collection=collection))
     return LearningCurve(pd.DataFrame(scores), pd.concat(predictions), n_bootstrap, seed)
 

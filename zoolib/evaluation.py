@@ -152,16 +152,6 @@ def fit_and_predict(make_estimator: Callable[[], BaseEstimator], X: pd.DataFrame
     return pd.concat(predictions), sizes
 
 
-def fit_and_score(make_estimator: Callable[[], BaseEstimator], X: pd.DataFrame, y: np.ndarray,
-                  splits: Sequence[np.ndarray], n_bootstrap: int = 200, seed: int = 0) -> tuple[dict, pd.DataFrame]:
-    """`fit_and_predict`, then score all test predictions together (bootstrap over runs).
-
-    Returns the row (n_train, n_val, folds and the `score` columns) and the predictions.
-    """
-    predictions, sizes = fit_and_predict(make_estimator, X, y, splits)
-    return {**sizes, **score(predictions["y_true"], predictions["y_pred"], n_bootstrap, seed)}, predictions
-
-
 def predict_runs(
     zoo: Zoo,
     predictor: str | BaseEstimator,
@@ -220,6 +210,15 @@ def paired(a: pd.DataFrame, b: pd.DataFrame, metric: str, n_bootstrap: int, seed
     return Estimate.of(paired_difference(a["y_true"], a["y_pred"], b["y_pred"], metric, n_bootstrap, seed=seed)), len(common)
 
 
+def evaluate_runs(zoo: Zoo, predictor: str | BaseEstimator, inputs: str, n_bootstrap: int = 200,
+                  **protocol) -> tuple[dict, pd.DataFrame]:
+    """`evaluate_predictor`'s row and the test predictions behind it (for paired comparisons)."""
+    start = time.perf_counter()
+    row, predictions = predict_runs(zoo, predictor, inputs, **protocol)
+    row = {**row, **scored(predictions, n_bootstrap, protocol.get("seed", 0)), "seconds": time.perf_counter() - start}
+    return row, predictions
+
+
 def evaluate_predictor(zoo: Zoo, predictor: str | BaseEstimator, inputs: str, n_bootstrap: int = 200,
                        **protocol) -> dict:
     """Train a predictor on a zoo's train runs (early stopping on val runs), score it on its test runs.
@@ -233,7 +232,4 @@ def evaluate_predictor(zoo: Zoo, predictor: str | BaseEstimator, inputs: str, n_
     `predict_runs` (chosen: the settings each search chose on val, '' without search), then n_test, r2,
     r2_ci_low, r2_ci_high, kendall_tau, tau_ci_low, tau_ci_high, mse, mad, tau_ceiling, seconds.
     """
-    start = time.perf_counter()
-    row, predictions = predict_runs(zoo, predictor, inputs, **protocol)
-    scores = score(predictions["y_true"], predictions["y_pred"], n_bootstrap, protocol.get("seed", 0))
-    return {**row, **scores, "seconds": time.perf_counter() - start}
+    return evaluate_runs(zoo, predictor, inputs, n_bootstrap, **protocol)[0]

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import mmap
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,8 +36,8 @@ from tqdm.auto import tqdm
 
 from zoolib import claims
 from zoolib.claims import Claim, Estimate, Finding, interval_table
-from zoolib.evaluation import (checkpoint_rows, fit_and_predict, fit_on_split, paired, predict_runs, run_splits, scored,
-                               zoo_features)
+from zoolib.evaluation import (checkpoint_rows, evaluate_runs, fit_and_predict, fit_on_split, paired, run_splits,
+                               scored, zoo_features)
 from zoolib.features import INPUTS
 from zoolib.metrics import median_over_pairs
 from zoolib.predictors import input_encoding, make_predictor
@@ -180,12 +179,8 @@ def protocol_note(folds: int | None) -> str:
 
 
 def _table2_cell(collection: str, zoo, predictor: str, inputs: str, kwargs: dict) -> tuple[dict, pd.DataFrame]:
-    n_bootstrap = kwargs.pop("n_bootstrap")
-    start = time.perf_counter()
-    row, predictions = predict_runs(_opened(zoo), predictor, inputs, **kwargs)
-    row = {"collection": collection, **row, **scored(predictions, n_bootstrap, kwargs["seed"]),
-           "seconds": time.perf_counter() - start}
-    return row, predictions.assign(collection=collection, predictor=predictor, inputs=inputs)
+    row, predictions = evaluate_runs(_opened(zoo), predictor, inputs, **kwargs)
+    return {"collection": collection, **row}, predictions.assign(collection=collection, predictor=predictor, inputs=inputs)
 
 
 STATS = "wstats-layers:0,1,2,3"  # the 56 per-layer statistics
@@ -236,17 +231,18 @@ class Table2:
         combined over collections (`claims.combine`), and the level reached against the paper's."""
         found, sentences = [], []
         collections = list(dict.fromkeys(self.scores["collection"]))
+        differences = {(key, c): self.difference(c, a, b) for key, (a, b) in TABLE2_CLAIMS.items() for c in collections}
         for key, (a, b) in TABLE2_CLAIMS.items():
             parts, verdicts = [], []
             for c in collections:
-                difference, n = self.difference(c, a, b)
+                difference, n = differences[(key, c)]
                 verdicts.append(claims.above(difference))
                 parts.append(f"{c}: R² {a[0]} on {a[1]} minus {b[0]} on {b[1]}: " + claims.compared(difference, n))
             found.append(Claim(key, "; ".join(parts), claims.combine(verdicts)))
         for c in collections:
             rows = self.scores[self.scores["collection"] == c].set_index(["predictor", "inputs"])
             stats, hyper = (Estimate.from_row(rows.loc[cell]) for cell in (("gbm", STATS), ("gbm", "hyper")))
-            difference, n = self.difference(c, ("gbm", STATS), ("gbm", "hyper"))
+            difference, n = differences[("stats_vs_hyper", c)]
             paper = rows.loc[("gbm", STATS), "paper_r2"]
             level = ("" if pd.isna(paper) else f"; the level is {paper - stats.value:.2f} below the paper's v1 number "
                      f"({paper:.3f})" if stats.value < paper else f"; the level reaches the paper's v1 number ({paper:.3f})")
@@ -273,7 +269,7 @@ def table2(zoos: dict[str, Zoo], predictors: Sequence[str] = ("linear", "gbm", "
     """
     kwargs = dict(seed=seed, preset=preset, n_bootstrap=n_bootstrap, folds=folds, **protocol)
     inputs_of = inputs if isinstance(inputs, dict) else {p: inputs for p in predictors}
-    tasks = [(_table2_cell, (collection, zoo, predictor, inp, dict(kwargs)))
+    tasks = [(_table2_cell, (collection, zoo, predictor, inp, kwargs))
              for (collection, zoo), predictor in itertools.product(zoos.items(), predictors) for inp in inputs_of[predictor]]
     results = run_tasks(tasks, "table 2", client, scheduler, workers)
     scores = pd.DataFrame([row for row, _ in results]).merge(paper_table2(), on=["inputs", "dataset", "predictor"], how="left")
