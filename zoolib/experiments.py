@@ -239,17 +239,18 @@ class Table2:
                 verdicts.append(claims.above(difference))
                 parts.append(f"{c}: R² {a[0]} on {a[1]} minus {b[0]} on {b[1]}: " + claims.compared(difference, n))
             found.append(Claim(key, "; ".join(parts), claims.combine(verdicts)))
+        stats_cell, hyper_cell = TABLE2_CLAIMS["stats_vs_hyper"]  # the level sentence reads that claim's two cells
         for c in collections:
             rows = self.scores[self.scores["collection"] == c].set_index(["predictor", "inputs"])
-            stats, hyper = (Estimate.from_row(rows.loc[cell]) for cell in (("gbm", STATS), ("gbm", "hyper")))
+            stats, hyper = (Estimate.from_row(rows.loc[cell]) for cell in (stats_cell, hyper_cell))
             difference, n = differences[("stats_vs_hyper", c)]
-            paper = rows.loc[("gbm", STATS), "paper_r2"]
+            paper = rows.loc[stats_cell, "paper_r2"]
             level = ("" if pd.isna(paper) else f"; the level is {paper - stats.value:.2f} below the paper's v1 number "
                      f"({paper:.3f})" if stats.value < paper else f"; the level reaches the paper's v1 number ({paper:.3f})")
             sentences.append(
                 f"{c}: GBM on the statistics R² {stats} against {hyper} from the hyperparameters, "
                 + claims.compared(difference, n, "a difference of") + f"{level}, with "
-                f"{int(rows.loc[('gbm', STATS), 'n_train'])} training nets per fit against 15,000.")
+                f"{int(rows.loc[stats_cell, 'n_train'])} training nets per fit against 15,000.")
         best = self.scores.sort_values("r2", ascending=False).groupby("collection", sort=False).head(1)
         sentences += [f"Best cell of {r.collection}: `{r.predictor}` on `{r.inputs}`, R² {r.r2:.3f}." for r in best.itertuples()]
         return Finding(tuple(found), " ".join(sentences))
