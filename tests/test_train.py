@@ -18,10 +18,12 @@ from zoolib.train import (
     RESULT_COLUMNS,
     UPDATES,
     StackSpec,
+    _forward,
     _Hyper,
     _keep_mask,
     epoch_batches,
     initial_parameters,
+    stacked_tensors,
     train_nets,
     training_subset,
 )
@@ -161,13 +163,43 @@ def test_dropout_masks_keep_the_expected_fraction():
     hyper = _Hyper(None, None, np.repeat(threshold[:, None], 16, axis=1), None, None)
     prefix = tf.constant([256, 13, 13])
     mask = _keep_mask(spec, hyper, prefix, tf.constant([5, 0], tf.int64)).numpy().reshape(256, 13, 13, 48)
-    assert set(np.unique(mask)) <= {0.0, 1.0}
+    assert mask.dtype == bool
     kept = mask.reshape(-1, 3, 16).mean(axis=(0, 2))
     expected = 1 - threshold / 256
     sigma = np.sqrt(expected * (1 - expected) / (mask.size / 3))
     assert (np.abs(kept - expected) <= 5 * sigma + 1e-12).all(), (kept, expected)
     other = _keep_mask(spec, hyper, prefix, tf.constant([5, 1], tf.int64)).numpy().reshape(256, 13, 13, 48)
     assert 0.3 < np.mean(other[..., 16:32] != mask[..., 16:32])  # fresh masks for another seed
+
+
+@pytest.mark.parametrize("arch", [Architecture(), Architecture(kind="mlp", num_units=8)])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_dropout_that_keeps_every_unit_is_the_identity_in_values_and_gradients(data, arch, activation):
+    """The training forward with dropout (relu fused into the select) against the same forward without it."""
+    import tensorflow as tf
+
+    k = 2
+    rng = np.random.default_rng(1)
+    theta = tf.constant(np.stack([initial_parameters(arch, pd.Series({**config(i), "config.activation": activation}))
+                                  for i in range(k)]) + rng.normal(0, 0.01, (k, num_parameters(arch))), tf.float32)
+    x = tf.constant(data.x_train[:BATCH].reshape(BATCH, -1) if arch.kind == "mlp" else data.x_train[:BATCH])
+    hyper = _Hyper(None, None, tf.zeros([k, arch.num_units], tf.int32), tf.ones([k]), tf.constant(3, tf.int64))
+
+    def logits_and_gradient(dropout, keep_threshold=hyper.keep_threshold):
+        spec = StackSpec(arch, k, "sgd", activation, dropout=dropout, shared=True)
+        with tf.GradientTape() as tape:
+            tape.watch(theta)
+            logits, _ = _forward(spec, stacked_tensors(arch, theta), hyper._replace(keep_threshold=keep_threshold),
+                                 x, True, tf.constant(0, tf.int64))
+            total = tf.reduce_sum(tf.sin(logits))
+        return logits.numpy(), tape.gradient(total, theta).numpy()
+
+    kept, kept_grad = logits_and_gradient(True)
+    plain, plain_grad = logits_and_gradient(False)
+    np.testing.assert_array_equal(kept, plain)
+    np.testing.assert_array_equal(kept_grad, plain_grad)
+    dropped, _ = logits_and_gradient(True, tf.fill([k, arch.num_units], 128))
+    assert np.abs(dropped - plain).max() > 1e-3
 
 
 def test_dropout_training_is_seeded_and_differs_from_no_dropout(data):
