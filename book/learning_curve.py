@@ -30,7 +30,7 @@ import tensorflow as tf
 from IPython.display import Markdown, display
 
 from zoolib import analyses, book_zoos, experiments, plots
-from zoolib.experiments import STATS
+from zoolib.features import STATS
 
 tf.get_logger().setLevel("ERROR")  # no retracing notices from the DNN predictor in the page
 

@@ -39,14 +39,11 @@ from zoolib.features import INPUTS
 tf.get_logger().setLevel("ERROR")  # no retracing notices from the DNN predictor in the page
 
 ctx = book_zoos.page()
-dnn_inputs = list(ctx.profile.dnn_inputs or INPUTS)
 
 # %% tags=["remove-input"]
 display(Markdown(
     f"**Zoos:** {book_zoos.labels(ctx.main)}.\n\n" + book_zoos.predictor_settings_note(ctx.profile)
-    + ("" if ctx.profile.dnn_inputs is None else
-       f" To keep this build economical the DNN runs on {len(dnn_inputs)} of the {len(INPUTS)} inputs "
-       f"({', '.join(f'`{i}`' for i in dnn_inputs)}); the linear model and the GBM run on all of them.")
+    + ("" if not ctx.profile.table2_inputs else " " + book_zoos.table2_inputs_note(ctx.profile))
 ))
 display(Markdown(book_zoos.missing_note(ctx.missing, [n for n in ctx.missing if not n.endswith("_archs")])
                  or "Every collection this page uses is present in this build."))
@@ -57,7 +54,7 @@ display(Markdown(experiments.protocol_note(ctx.profile.folds)))
 # Every cell of the table is one call of `evaluate_predictor`; `experiments.table2` runs them all:
 
 # %%
-result = experiments.table2(ctx.named_zoos, inputs={"linear": INPUTS, "gbm": INPUTS, "dnn": dnn_inputs},
+result = experiments.table2(ctx.named_zoos, inputs=book_zoos.table2_inputs(ctx.profile),
                             preset=ctx.profile.preset, n_bootstrap=ctx.profile.n_bootstrap,
                             folds=ctx.profile.folds)
 

@@ -27,7 +27,7 @@
 from IPython.display import Markdown, display
 
 from zoolib import book_zoos, experiments, plots
-from zoolib.experiments import STATS
+from zoolib.features import STATS
 
 ctx = book_zoos.page()
 

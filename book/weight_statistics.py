@@ -24,7 +24,7 @@
 from IPython.display import Markdown, display
 
 from zoolib import analyses, book_zoos, plots
-from zoolib.experiments import STATS
+from zoolib.features import STATS
 
 ctx = book_zoos.page()
 

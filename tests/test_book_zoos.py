@@ -161,9 +161,21 @@ def test_the_build_verdict_counts_the_nets_and_says_whose_they_are():
     assert "synthetic zoos" in book_zoos.build_verdict(ctx(released, book_zoos.SYNTHETIC_SOURCE))
 
 
-def test_the_evaluation_note_names_the_bootstrap_size_and_the_dnns_inputs():
-    tiny, released = profiles.resolve("tiny"), profiles.downloaded()
+def test_the_evaluation_note_names_the_bootstrap_size_and_table2s_inputs():
+    tiny, standard, released = profiles.resolve("tiny"), profiles.resolve("standard"), profiles.downloaded()
     note = book_zoos.evaluation_note(tiny)
     assert f"{tiny.n_bootstrap} bootstrap resamples" in note
-    assert all(f"`{i}`" in note for i in tiny.dnn_inputs) and "only" in note
-    assert book_zoos.evaluation_note(released).endswith("The DNN predictor runs on every input of Table 2.")
+    assert "the DNN on `wstats-layers:0,1,2,3` (1 of 14); the linear model and the GBM on all 14 inputs." in note
+    assert "the GBM on `weights.0`, `weights.3`" in book_zoos.evaluation_note(standard)
+    assert book_zoos.evaluation_note(released).endswith("Every predictor runs on every input of Table 2.")
+
+
+def test_table2_inputs_limit_only_the_predictors_a_profile_names():
+    from zoolib.features import INPUTS, STATS
+
+    inputs = book_zoos.table2_inputs(profiles.resolve("standard"))
+    assert inputs["linear"] == INPUTS and inputs["dnn"] == [STATS] == [profiles.STATS]
+    assert "weights" not in inputs["gbm"] and STATS in inputs["gbm"]
+    assert book_zoos.table2_inputs(profiles.resolve("mini")) == {p: INPUTS for p in ("linear", "gbm", "dnn")}
+    for profile in profiles.PROFILES.values():  # every input a profile names is one of Table 2's
+        assert all(set(limited) <= set(INPUTS) for limited in profile.table2_inputs.values()), profile.name

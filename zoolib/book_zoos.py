@@ -267,14 +267,34 @@ def predictor_settings_note(profile: Profile) -> str:
             "PRESET=paper` runs the paper's settings (a bigger machine, or a Dask cluster with SCHEDULER=...).")
 
 
+def table2_inputs(profile: Profile) -> dict[str, list[str]]:
+    """The inputs Table 2 gives each predictor in this profile (every input but where the profile limits them)."""
+    from zoolib.features import INPUTS
+    from zoolib.predictors import PREDICTORS
+
+    return {p: list(profile.table2_inputs.get(p, INPUTS)) for p in PREDICTORS}
+
+
+def table2_inputs_note(profile: Profile) -> str:
+    """Which inputs Table 2's predictors run on, in a sentence."""
+    from zoolib.features import INPUTS
+    from zoolib.predictors import PREDICTORS
+
+    if not profile.table2_inputs:
+        return "Every predictor runs on every input of Table 2."
+    names = {"linear": "the linear model", "gbm": "the GBM", "dnn": "the DNN"}
+    limited = [f"{names[p]} on {', '.join(f'`{i}`' for i in inputs)} ({len(inputs)} of {len(INPUTS)})"
+               for p, inputs in table2_inputs(profile).items() if p in profile.table2_inputs]
+    full = [names[p] for p in PREDICTORS if p not in profile.table2_inputs]
+    return (f"To keep this build within its time budget, Table 2 runs {'; '.join(limited)}"
+            + (f"; {' and '.join(full)} on all {len(INPUTS)} inputs." if full else "."))
+
+
 def evaluation_note(profile: Profile) -> str:
-    """`predictor_settings_note`, then how many bootstrap resamples give the intervals and which inputs the
-    DNN predictor runs on."""
-    dnn = ("The DNN predictor runs on every input of Table 2." if profile.dnn_inputs is None
-           else f"The DNN predictor runs on the inputs {', '.join(f'`{i}`' for i in profile.dnn_inputs)} only "
-                "(the linear model and the GBM on all inputs).")
+    """`predictor_settings_note`, then how many bootstrap resamples give the intervals and which inputs Table 2's
+    predictors run on."""
     return (f"{predictor_settings_note(profile)} Confidence intervals: {profile.n_bootstrap} bootstrap resamples "
-            f"over the test nets. {dnn}")
+            f"over the test nets. {table2_inputs_note(profile)}")
 
 
 def build_verdict(ctx: Page) -> str:

@@ -38,7 +38,7 @@ from zoolib import claims
 from zoolib.claims import Claim, Estimate, Finding, interval_table
 from zoolib.evaluation import (checkpoint_rows, evaluate_runs, fit_and_predict, fit_on_split, paired, run_splits,
                                scored, zoo_features)
-from zoolib.features import INPUTS
+from zoolib.features import INPUTS, STATS
 from zoolib.metrics import median_over_pairs
 from zoolib.predictors import input_encoding, make_predictor
 from zoolib.zoo import Zoo, dataset_of, datasets_of, select_rows
@@ -183,7 +183,6 @@ def _table2_cell(collection: str, zoo, predictor: str, inputs: str, kwargs: dict
     return {"collection": collection, **row}, predictions.assign(collection=collection, predictor=predictor, inputs=inputs)
 
 
-STATS = "wstats-layers:0,1,2,3"  # the 56 per-layer statistics
 # claim -> (predictor A, inputs A, predictor B, inputs B): is A's R^2 above B's on the same test nets?
 TABLE2_CLAIMS = {
     "stats_vs_hyper": (("gbm", STATS), ("gbm", "hyper")),

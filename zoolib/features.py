@@ -67,6 +67,7 @@ INPUTS = [
     "wstats-layers:0,1,2,3",
 ]
 """The paper's inputs in Table 2 order; "wstats-arch" (the architecture-transfer input) is accepted too."""
+STATS = "wstats-layers:0,1,2,3"  # the 56 per-layer statistics: the paper's best input
 
 PERCENTILES = (0, 25, 50, 75, 100)
 CATEGORICAL_HYPER = {

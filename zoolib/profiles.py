@@ -65,7 +65,8 @@ class Profile:
     collections: tuple[str, ...]
     schedules: dict[str, Schedule] = field(compare=False)  # by collection; empty for a downloaded profile
     preset: str
-    dnn_inputs: tuple[str, ...] | None  # Table 2's DNN sees only these inputs (None: all)
+    table2_inputs: dict[str, tuple[str, ...]] = field(compare=False)  # predictor -> the only inputs Table 2 gives
+    # it; a predictor not named runs on every input
     n_bootstrap: int
     statnn_epochs: int
     nfn_gbm_search: int
@@ -117,11 +118,19 @@ _replace = dataclasses.replace
 _MINI_MNIST = _replace(_MINI, nets=128, checkpoints=CHECKPOINTS, epochs_between_checkpoints=20, mnist_subset=True)
 _MINI_ARCHS = _replace(_MINI, nets=32, shard_size=4)
 
+# Inputs by name (zoolib.features.INPUTS; not imported here, so that the command line starts quickly).
+STATS = "wstats-layers:0,1,2,3"  # zoolib.features.STATS
+# Table 2's inputs but the four of 2,320-4,985 raw weights. On those the GBM's grid search (preset 'sized': 9
+# settings per fit) costs 10-42 s per fit with 705 training nets (one core, measured 2026-12-05): about an hour
+# of the standard build's Table 2, against minutes for all the other inputs.
+_SMALL_INPUTS = ("weights.0", "weights.3", "hyper", "wstats-glob", "wnorm-layers:0,1,2,3-l1", "wnorm-layers:0,1,2,3-l2",
+                 "hyper.learning_rate", "wstats-layers:0,3", "wstats-layers:3", STATS)
+
 PROFILES: dict[str, Profile] = {p.name: p for p in (
     _generated("tiny", GENERATED, {
         "fashion_mnist": _TINY, "mnist": _replace(_TINY, nets=16, mnist_subset=True),
         "fashion_mnist_archs": _replace(_TINY, nets=12, shard_size=6),
-    }, preset="sized", dnn_inputs=("wstats-layers:0,1,2,3",), n_bootstrap=50, statnn_epochs=5, nfn_gbm_search=2,
+    }, preset="sized", table2_inputs={"dnn": (STATS,)}, n_bootstrap=50, statnn_epochs=5, nfn_gbm_search=2,
        folds=3),
     # 2-core budget (measured 2026-11-30): MNIST's 4,000 images need the paper's 86 epochs for most nets to
     # leave chance (69 % above 20 % test accuracy, against 44 % after 10); 32 nets per architecture variant
@@ -131,7 +140,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     # times their single-split time, past the 45-minute budget of a fresh `make book` on 2 cores.
     _generated("mini", GENERATED, {
         "fashion_mnist": _MINI, "mnist": _MINI_MNIST, "fashion_mnist_archs": _MINI_ARCHS,
-    }, preset="sized", dnn_inputs=None, n_bootstrap=200, statnn_epochs=50, nfn_gbm_search=8, folds=2),
+    }, preset="sized", table2_inputs={}, n_bootstrap=200, statnn_epochs=50, nfn_gbm_search=8, folds=2),
     # An afternoon on 2 cores: the learning curve most of the way toward the paper's scale. Cross-fitting in 5
     # folds (10 % of the runs validate): a fit trains on 1 - 1/5 - 0.1 = 70 % of the runs, so Fashion-MNIST's
     # 1,008 nets give 705 training nets per fit (>= 700; 126 shards of 8). Arithmetic from mini's generation
@@ -145,15 +154,16 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     # not 4.7), learning curve 7.8 min, Table 2 over 30 min: over 2 h 42 min in all, past the 2-hour budget.
     _generated("standard", GENERATED, {
         "fashion_mnist": _replace(_MINI, nets=1_008), "mnist": _MINI_MNIST, "fashion_mnist_archs": _MINI_ARCHS,
-    }, preset="sized", dnn_inputs=None, n_bootstrap=200, statnn_epochs=50, nfn_gbm_search=8, folds=5),
+    }, preset="sized", table2_inputs={"gbm": _SMALL_INPUTS, "dnn": (STATS,)}, n_bootstrap=200, statnn_epochs=50,
+       nfn_gbm_search=8, folds=5),
     _generated("paper", CLUSTER, {d: _PAPER for d in DATASETS},
-               preset="paper", dnn_inputs=None, n_bootstrap=1000, statnn_epochs=50, nfn_gbm_search=8, folds=None,
+               preset="paper", table2_inputs={}, n_bootstrap=1000, statnn_epochs=50, nfn_gbm_search=8, folds=None,
                page_timeout=None),
     # `zoolib zoo download`. Preset 'fast': the paper's settings need many CPU-hours per page at this size (a
     # GBM on the 4,970 raw weights of 12,000 training nets: 40 CPU-minutes, measured 2026-11-30); PRESET=paper
     # ($ZOOLIB_PRESET) runs them on a bigger machine or a Dask cluster. 200 bootstrap resamples: each costs a
     # Kendall tau over 15,000 test nets.
-    Profile("released", DOWNLOADED, DATASETS, {}, preset="fast", dnn_inputs=None, n_bootstrap=200,
+    Profile("released", DOWNLOADED, DATASETS, {}, preset="fast", table2_inputs={}, n_bootstrap=200,
             statnn_epochs=50, nfn_gbm_search=8, folds=None, page_timeout=None),
 )}
 GENERATED_PROFILES = tuple(name for name, p in PROFILES.items() if p.generated)
