@@ -150,8 +150,9 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     # 133-146 min, over the 2-hour budget by that arithmetic, so MNIST and the variants keep mini's sizes (the
     # smallest that serve their pages; 5 folds give the variants 22 training nets per fit instead of 13):
     # nothing larger fits until generation is faster (issue 23's 1.5x would bring the total to 99-112 min).
-    # Measured once (fresh clone, quiet machine, 2026-12-05): zoos 118.5 min (Fashion-MNIST 94.6: 5.6 s per net,
-    # not 4.7), learning curve 7.8 min, Table 2 over 30 min: over 2 h 42 min in all, past the 2-hour budget.
+    # Measured (quiet machine, 2026-12-05): zoos 118.5 min (Fashion-MNIST 94.6: 5.6 s per net, not 4.7); Table 2 on
+    # every input over an hour (the GBM's grid on the raw weights), on `table2_inputs` below 2.9 min; the pages 14.4
+    # min: about 2 h 13 min in all, past the 2-hour budget until generation is faster.
     _generated("standard", GENERATED, {
         "fashion_mnist": _replace(_MINI, nets=1_008), "mnist": _MINI_MNIST, "fashion_mnist_archs": _MINI_ARCHS,
     }, preset="sized", table2_inputs={"gbm": _SMALL_INPUTS, "dnn": (STATS,)}, n_bootstrap=200, statnn_epochs=50,
