@@ -515,8 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
         "default: every collection of the profile",
     )
     generate.add_argument("--profile", default=DEFAULT_PROFILE, choices=GENERATED_PROFILES,
-                          help=f"schedule and size: tiny (seconds), mini (~35 min on 2 cores), paper (30k nets, 86 "
-                          f"epochs); default {DEFAULT_PROFILE}")
+                          help=f"schedule and size: tiny (seconds), mini (~35 min on 2 cores), standard (~2 h on 2 "
+                          f"cores), paper (30k nets, 86 epochs); default {DEFAULT_PROFILE}")
     generate.add_argument("--nets", type=positive_int, help="number of nets (per architecture for DATASET_archs)")
     generate.add_argument("--out", help="zoo folder (default: data/zoos/PROFILE/COLLECTION)")
     generate.add_argument("--shard-size", type=positive_int, help="nets per Dask task and per resumable shard")

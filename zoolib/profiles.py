@@ -3,7 +3,7 @@ it has, how they are trained, and how much work the book's pages do on them.
 
 - `tiny`: seconds of training, for tests and CI;
 - `mini`: the default book, generated locally from data this machine has (about 35 min of CPU on 2 cores);
-- `standard`: about a thousand Fashion-MNIST nets, for an afternoon on 2 cores (over 2 h 42 min measured);
+- `standard`: about a thousand Fashion-MNIST nets, for an afternoon on 2 cores (about 2 h 13 min measured);
 - `paper`: a zoo regenerated with the paper's protocol (`make zoo`, meant for a Dask cluster);
 - `released`: the Small CNN Zoo as published (downloaded, never generated).
 A collection is a dataset's zoo of the paper's CNN ("fashion_mnist") or a folder of architecture

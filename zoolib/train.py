@@ -392,7 +392,7 @@ def stacked_tensors(arch: Architecture, theta) -> dict[tuple[str, str], object]:
 
 
 def _keep_mask(spec: StackSpec, hyper: _Hyper, prefix, seed):
-    """Keep mask (*prefix, K, units), bool. Draws are 8-bit Philox integers (one 32-bit word gives four);
+    """0/1 float mask (*prefix, K, units). Draws are 8-bit Philox integers (one 32-bit word gives four);
     a shared stack draws one (*prefix, units) block that every net compares with its own threshold."""
     import tensorflow as tf
 
@@ -400,19 +400,17 @@ def _keep_mask(spec: StackSpec, hyper: _Hyper, prefix, seed):
     channels = units * (1 if spec.shared else spec.k)
     words = -(-channels // 4)
     bits = tf.random.stateless_uniform(tf.concat([prefix, [words]], 0), seed, minval=None, maxval=None, dtype=tf.uint32)
-    bits = tf.reshape(tf.bitcast(bits, tf.uint8), tf.concat([prefix, [4 * words]], 0))
-    if 4 * words != channels:
-        bits = bits[..., :channels]
+    bits = tf.reshape(tf.bitcast(bits, tf.uint8), tf.concat([prefix, [4 * words]], 0))[..., :channels]
     bits = tf.reshape(bits, tf.concat([prefix, [channels // units, units]], 0))
-    return bits >= tf.cast(hyper.keep_threshold, tf.uint8)
+    return tf.cast(bits >= tf.cast(hyper.keep_threshold, tf.uint8), tf.float32)
 
 
 def _forward(spec: StackSpec, tensors, hyper: _Hyper, x, training: bool, step):
     """Logits (B, K, classes) and, when training a cnn_bn stack, the new moving statistics.
 
     x: (B, H, W, C) images shared by all nets, or (B, H, W, K * C) per net (an mlp: (B, D) or (B, K, D)).
-    Dropout zeroes the dropped activations (one select, fused with relu) and folds its 1/(1-rate) scale into
-    the next layer's kernel (same function, fewer full-size element-wise passes).
+    Dropout keeps 0/1 masks on the activations and folds its 1/(1-rate) scale into the next layer's
+    kernel (same function, fewer full-size element-wise passes).
     """
     import tensorflow as tf
 
@@ -444,16 +442,13 @@ def _forward(spec: StackSpec, tensors, hyper: _Hyper, x, training: bool, step):
             else:
                 mean, variance = tensors[bn, "moving_mean"], tensors[bn, "moving_variance"]
             z = tf.nn.batch_normalization(z, mean, variance, tensors[bn, "beta"], tensors[bn, "gamma"], BN_EPSILON)
+        h = activation(z)
         if dropout:
-            shape = tf.shape(z)
+            shape = tf.shape(h)
             prefix = shape[:1] if arch.kind == "mlp" else shape[:-1]
             seed = tf.stack([hyper.seed, step * len(hidden) + i])
-            keep = _keep_mask(spec, hyper, prefix, seed)  # (*prefix, K, units)
-            keep = keep if arch.kind == "mlp" else tf.reshape(keep, shape)
-            # relu and dropout in one select (the same values and gradients as relu, then the mask)
-            h = tf.where(keep & (z > 0), z, 0.0) if spec.activation == "relu" else tf.where(keep, activation(z), 0.0)
-        else:
-            h = activation(z)
+            mask = _keep_mask(spec, hyper, prefix, seed)  # (*prefix, K, units)
+            h = h * (mask if arch.kind == "mlp" else tf.reshape(mask, shape))
     if arch.kind != "mlp":
         h = tf.reshape(tf.reduce_mean(h, axis=[1, 2]), [-1, k, units])  # global average pooling
     head = layers[-1][0]
