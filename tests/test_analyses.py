@@ -25,7 +25,7 @@ def test_learning_curve_sizes_are_log_spaced_and_end_at_all_runs():
 @pytest.mark.parametrize("folds", [None, 4])
 def test_learning_curve_uses_nested_subsets_and_improves_with_nets(zoo, folds):
     curve = analyses.learning_curve({"MNIST": zoo}, ["gbm"], "wstats-layers:0,3", sizes=[10, 64], preset="fast",
-                                    n_bootstrap=50, folds=folds)
+                                    n_bootstrap=50, folds=folds, workers=0)
     scores = curve.scores
     assert list(scores["n_train"]) == [10, 64] and set(scores["collection"]) == {"MNIST"}
     assert scores["n_test"].nunique() == 1 and scores["n_val"].nunique() == 1  # same val and test runs
@@ -36,13 +36,28 @@ def test_learning_curve_uses_nested_subsets_and_improves_with_nets(zoo, folds):
     claim = curve.finding().claims[0]
     assert claim.key == "more_nets" and claim.verdict == "holds" and "a difference of +" in claim.ours
     with pytest.raises(ValueError, match="outside"):
-        analyses.learning_curve({"MNIST": zoo}, ["gbm"], "wstats-layers:0,3", sizes=[10_000], preset="fast", n_bootstrap=0)
+        analyses.learning_curve({"MNIST": zoo}, ["gbm"], "wstats-layers:0,3", sizes=[10_000], preset="fast", n_bootstrap=0,
+                                workers=0)
 
 
 def test_cross_fitting_lets_the_curve_reach_more_training_nets(zoo):
-    single = analyses.learning_curve({"m": zoo}, ["linear"], "wstats-layers:0,3", preset="fast", n_bootstrap=0)
-    crossfit = analyses.learning_curve({"m": zoo}, ["linear"], "wstats-layers:0,3", preset="fast", n_bootstrap=0, folds=4)
+    common = dict(preset="fast", n_bootstrap=0, workers=0)
+    single = analyses.learning_curve({"m": zoo}, ["linear"], "wstats-layers:0,3", **common)
+    crossfit = analyses.learning_curve({"m": zoo}, ["linear"], "wstats-layers:0,3", folds=4, **common)
     assert single.scores["n_train"].max() == 64 and crossfit.scores["n_train"].max() == 104  # 160 - 40 test - 16 val
+
+
+def test_the_curves_are_dask_tasks_with_the_serial_results(zoo):
+    from zoolib.cluster import dask_client
+
+    common = dict(sizes=[10, 64], preset="fast", n_bootstrap=20, folds=4)
+    serial = analyses.learning_curve({"a": zoo, "b": zoo}, ["linear", "gbm"], "wstats-layers:0,3", workers=0, **common)
+    with dask_client(workers=2) as client:
+        tasks = analyses.learning_curve({"a": zoo, "b": zoo}, ["linear", "gbm"], "wstats-layers:0,3", client=client,
+                                        **common)
+    assert list(tasks.scores["collection"]) == ["a"] * 4 + ["b"] * 4
+    assert list(tasks.scores["predictor"]) == ["linear", "linear", "gbm", "gbm"] * 2
+    np.testing.assert_allclose(tasks.scores["r2"], serial.scores["r2"], rtol=1e-9)
 
 
 def test_bias_ranges_and_their_rank_correlation_with_accuracy(zoo):

@@ -23,6 +23,7 @@ from zoolib import claims
 from zoolib.claims import Claim, Estimate, Finding, interval_table
 from zoolib.evaluation import (checkpoint_rows, fit_and_predict, fit_on_split, paired, run_split, run_splits, scored,
                                zoo_features)
+from zoolib.experiments import run_tasks
 from zoolib.features import feature_names, layers_of
 from zoolib.metrics import bootstrap_ci, kendall_tau
 from zoolib.predictors import input_encoding, make_predictor
@@ -103,22 +104,25 @@ class LearningCurve:
 
 def learning_curve(zoos: dict[str, Zoo], predictors: Sequence[str] = ("gbm",), inputs: str = "wstats-layers:0,1,2,3",
                    sizes: Sequence[int] | None = None, seed: int = 0, preset: str = "paper", n_bootstrap: int = 200,
-                   folds: int | None = None, val_fraction: float = 0.1, test_fraction: float = 0.5) -> LearningCurve:
+                   folds: int | None = None, val_fraction: float = 0.1, test_fraction: float = 0.5, client=None,
+                   scheduler: str | None = None, workers: int | None = None) -> LearningCurve:
     """Test R^2 and Kendall tau when the predictor sees only the first n training runs, for each n in `sizes`.
 
     The split of runs is that of Table 2 (same seed, single split or `folds` cross-fitting): the validation
     and test runs are the same for every n, and the training subsets are nested (the first n of one seeded
     shuffle of each split's training runs), so two sizes compare on the same test nets. Final checkpoints.
     Default sizes: `learning_curve_sizes` of the fewest training runs of a split (the largest size every
-    split allows).
+    split allows). The curve of each collection and predictor is a task (`zoolib.experiments.run_tasks`:
+    client, scheduler, workers).
     """
+    curves = [(collection, predictor) for collection in zoos for predictor in predictors]
+    tasks = [(_curve_fit, (zoos[collection], predictor, inputs, sizes, seed, preset, folds, val_fraction, test_fraction))
+             for collection, predictor in curves]
     scores, predictions = [], []
-    for collection, zoo in zoos.items():
-        for predictor in predictors:
-            rows, p = _curve_fit(zoo, predictor, inputs, sizes, seed, preset, folds, val_fraction, test_fraction)
-            for row, (_, part) in zip(rows, p.groupby("n_train", sort=False)):
-                scores.append({"collection": collection, **row, **scored(part, n_bootstrap, seed)})
-            predictions.append(p.assign(collection=collection))
+    for (collection, _), (rows, p) in zip(curves, run_tasks(tasks, "learning curve", client, scheduler, workers)):
+        for row, (_, part) in zip(rows, p.groupby("n_train", sort=False)):
+            scores.append({"collection": collection, **row, **scored(part, n_bootstrap, seed)})
+        predictions.append(p.assign(collection=collection))
     return LearningCurve(pd.DataFrame(scores), pd.concat(predictions), n_bootstrap, seed)
 
 

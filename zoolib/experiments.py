@@ -114,8 +114,9 @@ def _portable(zoo: Zoo) -> Zoo | _MappedZoo:
     return zoo if file is None else _MappedZoo(file, zoo.metrics, zoo.layout, zoo.path)
 
 
-def _opened(zoo: Zoo | _MappedZoo) -> Zoo:
-    return zoo.open() if isinstance(zoo, _MappedZoo) else zoo
+def _call(fn: Callable, *args):
+    """fn(*args) on a worker, the zoos sent as their mapped files opened again."""
+    return fn(*(arg.open() if isinstance(arg, _MappedZoo) else arg for arg in args))
 
 
 def run_tasks(tasks: Sequence[tuple[Callable, tuple]], desc: str, client=None, scheduler: str | None = None,
@@ -153,7 +154,7 @@ def run_tasks(tasks: Sequence[tuple[Callable, tuple]], desc: str, client=None, s
                     shipped[key] = active.scatter([arg], broadcast=False, hash=False)[0]
                 return shipped[key]
 
-            futures = [active.submit(fn, *map(ship, args), pure=False) for fn, args in tasks]
+            futures = [active.submit(_call, fn, *map(ship, args), pure=False) for fn, args in tasks]
             index = {future.key: i for i, future in enumerate(futures)}
             results = [None] * len(tasks)
             try:
@@ -179,7 +180,7 @@ def protocol_note(folds: int | None) -> str:
 
 
 def _table2_cell(collection: str, zoo, predictor: str, inputs: str, kwargs: dict) -> tuple[dict, pd.DataFrame]:
-    row, predictions = evaluate_runs(_opened(zoo), predictor, inputs, **kwargs)
+    row, predictions = evaluate_runs(zoo, predictor, inputs, **kwargs)
     return {"collection": collection, **row}, predictions.assign(collection=collection, predictor=predictor, inputs=inputs)
 
 
@@ -279,7 +280,6 @@ def table2(zoos: dict[str, Zoo], predictors: Sequence[str] = ("linear", "gbm", "
 def _transfer_inputs(zoo, inputs: str, categorical: str, seed: int, folds: int | None, val_fraction: float,
                      test_fraction: float) -> tuple[pd.DataFrame, np.ndarray, list[np.ndarray]]:
     """Final-checkpoint inputs, test accuracy and split labels (one array per split) of one zoo."""
-    zoo = _opened(zoo)
     rows, _ = checkpoint_rows(zoo, "final")
     X = zoo_features(rows, inputs, categorical)
     splits = run_splits(zoo.metrics, folds, val_fraction, test_fraction, seed)
@@ -432,7 +432,6 @@ def architectures_finding(results: dict[str, Transfer]) -> Finding:
 def _early_fit(zoo, epoch: int, predictor: str, inputs: str, seed: int, preset: str, folds: int | None,
                val_fraction: float, test_fraction: float) -> tuple[dict, pd.DataFrame]:
     """The weights at `epoch` predicting each run's final test accuracy: the row and the test predictions."""
-    zoo = _opened(zoo)
     metrics = zoo.metrics
     final = metrics.iloc[select_rows(metrics, "final")].set_index("modeldir")["test_accuracy"]
     splits = run_splits(metrics, folds, val_fraction, test_fraction, seed)
