@@ -32,7 +32,7 @@
 # make zoos PROFILE=mini     # the mini zoos this book uses by default
 # make book PROFILE=mini     # the mini zoos when missing, then this book
 # make book PROFILE=standard # 1,008 Fashion-MNIST nets (705 training nets per fit in 5 folds), MNIST and the
-#                            # variants as mini: zoos 118.5 min on 2 cores, the pages 14.4 min
+#                            # variants as mini: zoos 118.5 min on 2 cores, the pages 13.6 min
 # ```
 
 # %% tags=["remove-cell"]

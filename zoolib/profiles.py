@@ -3,7 +3,7 @@ it has, how they are trained, and how much work the book's pages do on them.
 
 - `tiny`: seconds of training, for tests and CI;
 - `mini`: the default book, generated locally from data this machine has (about 35 min of CPU on 2 cores);
-- `standard`: about a thousand Fashion-MNIST nets, for an afternoon on 2 cores (about 2 h 13 min measured);
+- `standard`: about a thousand Fashion-MNIST nets, for an afternoon on 2 cores (about 2 h 12 min measured);
 - `paper`: a zoo regenerated with the paper's protocol (`make zoo`, meant for a Dask cluster);
 - `released`: the Small CNN Zoo as published (downloaded, never generated).
 A collection is a dataset's zoo of the paper's CNN ("fashion_mnist") or a folder of architecture
@@ -151,8 +151,8 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     # smallest that serve their pages; 5 folds give the variants 22 training nets per fit instead of 13):
     # nothing larger fits until generation is faster (issue 23's 1.5x would bring the total to 99-112 min).
     # Measured (quiet machine, 2026-12-05): zoos 118.5 min (Fashion-MNIST 94.6: 5.6 s per net, not 4.7); Table 2 on
-    # every input over an hour (the GBM's grid on the raw weights), on `table2_inputs` below 2.9 min; the pages 14.4
-    # min: about 2 h 13 min in all, past the 2-hour budget until generation is faster.
+    # every input over an hour (the GBM's grid on the raw weights), on `table2_inputs` below 3.3 min; the pages 13.6
+    # min: about 2 h 12 min in all, past the 2-hour budget until generation is faster.
     _generated("standard", GENERATED, {
         "fashion_mnist": _replace(_MINI, nets=1_008), "mnist": _MINI_MNIST, "fashion_mnist_archs": _MINI_ARCHS,
     }, preset="sized", table2_inputs={"gbm": _SMALL_INPUTS, "dnn": (STATS,)}, n_bootstrap=200, statnn_epochs=50,
