@@ -175,7 +175,7 @@ def test_dropout_masks_keep_the_expected_fraction():
 @pytest.mark.parametrize("arch", [Architecture(), Architecture(kind="mlp", num_units=8)])
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_dropout_that_keeps_every_unit_is_the_identity_in_values_and_gradients(data, arch, activation):
-    """The training forward with dropout (relu fused into the select) against the same forward without it."""
+    """The training forward with a dropout that keeps every unit against the same forward without dropout."""
     import tensorflow as tf
 
     k = 2

@@ -283,8 +283,8 @@ def table2_inputs_note(profile: Profile) -> str:
     if not profile.table2_inputs:
         return "Every predictor runs on every input of Table 2."
     names = {"linear": "the linear model", "gbm": "the GBM", "dnn": "the DNN"}
-    limited = [f"{names[p]} on {', '.join(f'`{i}`' for i in inputs)} ({len(inputs)} of {len(INPUTS)})"
-               for p, inputs in table2_inputs(profile).items() if p in profile.table2_inputs]
+    limited = [f"{names[p]} on {', '.join(f'`{i}`' for i in profile.table2_inputs[p])} "
+               f"({len(profile.table2_inputs[p])} of {len(INPUTS)})" for p in PREDICTORS if p in profile.table2_inputs]
     full = [names[p] for p in PREDICTORS if p not in profile.table2_inputs]
     return (f"To keep this build within its time budget, Table 2 runs {'; '.join(limited)}"
             + (f"; {' and '.join(full)} on all {len(INPUTS)} inputs." if full else "."))

@@ -151,7 +151,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     # smallest that serve their pages; 5 folds give the variants 22 training nets per fit instead of 13):
     # nothing larger fits until generation is faster (issue 23's 1.5x would bring the total to 99-112 min).
     # Measured (quiet machine, 2026-12-05): zoos 118.5 min (Fashion-MNIST 94.6: 5.6 s per net, not 4.7); Table 2 on
-    # every input over an hour (the GBM's grid on the raw weights), on `table2_inputs` below 3.3 min; the pages 13.6
+    # every input over an hour (the GBM's grid on the raw weights), on `table2_inputs` 3.3 min; the pages 13.6
     # min: about 2 h 12 min in all, past the 2-hour budget until generation is faster.
     _generated("standard", GENERATED, {
         "fashion_mnist": _replace(_MINI, nets=1_008), "mnist": _MINI_MNIST, "fashion_mnist_archs": _MINI_ARCHS,
