@@ -32,7 +32,7 @@
 # make zoos PROFILE=mini     # the mini zoos this book uses by default
 # make book PROFILE=mini     # the mini zoos when missing, then this book
 # make book PROFILE=standard # 1,008 Fashion-MNIST nets (705 training nets per fit in 5 folds), 96 MNIST
-#                            # nets, 24 per variant: within 2 hours on 2 cores (README's profile table)
+#                            # nets, 24 per variant: 2 h 06 min on 2 cores (zoos 112 min, pages 13.5)
 # ```
 
 # %% tags=["remove-cell"]

@@ -46,7 +46,7 @@ from zoolib.hparams import BATCH_SIZE, CONFIG_COLUMNS
 
 # -- defaults
 RESULT_COLUMNS = ["modeldir", "step", "test_accuracy", "test_loss", "train_accuracy", "train_loss"]  # per checkpoint row
-STACK = 2  # nets per graph on a CPU worker (generation, the benchmark): per net, 2 beat 1, 4, 8 and 16 (benchmarks/README.md)
+STACK = 2  # nets per graph on a CPU worker (generation, the benchmark); benchmarks/README.md says how it was chosen
 ENGINE = "fast"
 ENGINES = ("fast", "keras")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
