@@ -127,9 +127,11 @@ def write_and_merge(spec: generate.ZooSpec, configs, data, weights, metrics) -> 
         return time.perf_counter() - start
 
 
-def breakdown(spec: generate.ZooSpec, data, load_s: float, stack: int, epochs: int) -> dict:
+def breakdown(spec: generate.ZooSpec, data, load_s: float, epochs: int) -> dict:
     """Seconds per net of one worker by part (PARTS) for the spec's schedule, their sum s_per_net, and what
-    tracing costs (per graph; the zoo's stack sizes and distinct graphs; per net if every worker traces each)."""
+    tracing costs (per graph; the zoo's stack sizes and distinct graphs; per net if every worker traces each).
+    One stack of spec.stack nets is timed."""
+    stack = spec.stack
     configs = stack_configs(spec, len(data.y_train), stack)
     still = configs.assign(**{"config.dropout": 0.0})
     start = time.perf_counter()
@@ -168,28 +170,28 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", help="the profile whose schedules and draws are timed (default: the default one)")
     parser.add_argument("--dataset", default="fashion_mnist", help="dataset of the collections (default fashion_mnist)")
-    parser.add_argument("--stack", type=int, default=train.STACK,
-                        help=f"nets per timed stack (default {train.STACK}, generation's)")
+    parser.add_argument("--stack", type=int,
+                        help="nets per timed stack (default: generation's, the profile's schedule's or zoolib.train.STACK)")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"timed epochs per stack (default {EPOCHS})")
     parser.add_argument("--quick", action="store_true",
                         help=f"the paper's CNN only, {QUICK_IMAGES[0]} training and {QUICK_IMAGES[1]} test images")
     args = parser.parse_args(argv)
     train.configure_worker(1)
     profile = resolve(args.profile, generated=True)
-    specs = {"cnn": generate.collection_specs(profile, args.dataset)[""]}
+    specs = {"cnn": generate.collection_specs(profile, args.dataset, stack=args.stack)[""]}
     if not args.quick:
-        specs.update(generate.collection_specs(profile, args.dataset + ARCHS_SUFFIX))
+        specs.update(generate.collection_specs(profile, args.dataset + ARCHS_SUFFIX, stack=args.stack))
     start = time.perf_counter()
     data = generate.load_spec_data(specs["cnn"])
     load_s = time.perf_counter() - start
     if args.quick:
         data = data.subset(*QUICK_IMAGES)
     print(f"profile {profile.name}, {args.dataset} ({data.source}: {len(data.y_train)} training, {len(data.y_test)} "
-          f"test images); stack {args.stack}, {args.epochs} timed epoch(s), scaled to each collection's schedule; "
+          f"test images); stack {specs['cnn'].stack}, {args.epochs} timed epoch(s), scaled to each collection's schedule; "
           f"1 worker thread; load average at start {os.getloadavg()[0]:.1f}", flush=True)
     results = {}
     for name, spec in specs.items():
-        results[name] = r = breakdown(spec, data, load_s, args.stack, args.epochs)
+        results[name] = r = breakdown(spec, data, load_s, args.epochs)
         shares = " ".join(f"{p} {r[p]:.2f} s ({100 * r[p] / r['s_per_net']:.0f} %)" for p in PARTS)
         print(f"{name} ({num_parameters(spec.arch):,} parameters; {spec.epochs} epochs, {len(spec.checkpoints)} "
               f"checkpoints, train fraction {r['train_fraction']}): {r['s_per_net']:.2f} s per net per worker = "
