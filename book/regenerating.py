@@ -31,8 +31,8 @@
 # make zoo                   # the paper's protocol: 30,000 nets x 86 epochs per dataset (meant for a cluster)
 # make zoos PROFILE=mini     # the mini zoos this book uses by default
 # make book PROFILE=mini     # the mini zoos when missing, then this book
-# make book PROFILE=standard # 1,008 Fashion-MNIST nets (705 training nets per fit in 5 folds), 96 MNIST
-#                            # nets, 24 per variant: 2 h 06 min on 2 cores (zoos 112 min, pages 13.5)
+# make book PROFILE=standard # 1,008 Fashion-MNIST nets (705 training nets per fit in 5 folds), 80 MNIST
+#                            # nets, 20 per variant: about 2 h on 2 cores (the README has the measured time)
 # ```
 
 # %% tags=["remove-cell"]

@@ -60,6 +60,21 @@ def test_the_curves_are_dask_tasks_with_the_serial_results(zoo):
     np.testing.assert_allclose(tasks.scores["r2"], serial.scores["r2"], rtol=1e-9)
 
 
+def test_each_point_of_the_curve_is_a_task(zoo, monkeypatch):
+    submitted = []
+    run_tasks = analyses.run_tasks
+
+    def recording(tasks, *args, **kwargs):
+        submitted.extend((args_[1], args_[3]) for _, args_ in tasks)
+        return run_tasks(tasks, *args, **kwargs)
+
+    monkeypatch.setattr(analyses, "run_tasks", recording)
+    curve = analyses.learning_curve({"m": zoo}, ["linear", "gbm"], "wstats-layers:0,3", sizes=[10, 30, 64], preset="fast",
+                                    n_bootstrap=0, workers=0)
+    points = [("linear", 10), ("linear", 30), ("linear", 64), ("gbm", 10), ("gbm", 30), ("gbm", 64)]
+    assert submitted == points and list(zip(curve.scores["predictor"], curve.scores["n_train"])) == points
+
+
 def test_bias_ranges_and_their_rank_correlation_with_accuracy(zoo):
     frame, dropped = analyses.bias_ranges(zoo)
     assert dropped == 0 and len(frame) == 160

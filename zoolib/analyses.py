@@ -41,29 +41,32 @@ def learning_curve_sizes(n_train: int, points: int = 5, smallest: int = 8) -> li
     return sorted({int(round(n)) for n in np.geomspace(low, n_train, points)})
 
 
-def _curve_fit(zoo: Zoo, predictor: str, inputs: str, sizes: Sequence[int] | None, seed: int, preset: str,
-               folds: int | None, val_fraction: float, test_fraction: float) -> tuple[list[dict], pd.DataFrame]:
+def _curve_splits(zoo: Zoo, seed: int, folds: int | None, val_fraction: float,
+                  test_fraction: float) -> tuple[Zoo, list[np.ndarray], list[np.ndarray]]:
+    """The final rows, the split labels aligned with them and each split's training rows in the seeded order
+    that nests the training subsets (the first n of it)."""
     rows, _ = checkpoint_rows(zoo, "final")
-    X = zoo_features(rows, inputs, input_encoding(make_predictor(predictor)))
-    y = rows.metrics["test_accuracy"].to_numpy(float)
-    splits = [split.loc[X.index].to_numpy() for split in run_splits(zoo.metrics, folds, val_fraction, test_fraction, seed)]
+    index = rows.metrics["modeldir"].to_numpy()
+    splits = [split.loc[index].to_numpy() for split in run_splits(zoo.metrics, folds, val_fraction, test_fraction, seed)]
     orders = [np.flatnonzero(labels == "train")[np.random.default_rng(seed).permutation((labels == "train").sum())]
               for labels in splits]
-    largest = min(len(order) for order in orders)
+    return rows, splits, orders
+
+
+def _curve_point(zoo: Zoo, predictor: str, inputs: str, n: int, seed: int, preset: str, folds: int | None,
+                 val_fraction: float, test_fraction: float) -> tuple[dict, pd.DataFrame]:
+    """One point of a curve: the predictor fitted on the first n training runs of each split."""
+    rows, splits, orders = _curve_splits(zoo, seed, folds, val_fraction, test_fraction)
+    X = zoo_features(rows, inputs, input_encoding(make_predictor(predictor)))
+    y = rows.metrics["test_accuracy"].to_numpy(float)
+    nested = []
+    for labels, order in zip(splits, orders):
+        subset = labels.copy()
+        subset[order[n:]] = "unused"
+        nested.append(subset)
     dataset = "+".join(datasets_of(zoo.metrics)) or None
-    out, predictions = [], []
-    for n in sizes if sizes is not None else learning_curve_sizes(largest):
-        if not 1 <= n <= largest:
-            raise ValueError(f"size {n} is outside 1..{largest} (the training runs of this zoo's splits)")
-        nested = []
-        for labels, order in zip(splits, orders):
-            subset = labels.copy()
-            subset[order[n:]] = "unused"
-            nested.append(subset)
-        p, split_sizes = fit_and_predict(lambda: make_predictor(predictor, dataset, preset, seed), X, y, nested)
-        out.append({**split_sizes, "n_train": n, "predictor": predictor, "inputs": inputs})
-        predictions.append(p.assign(n_train=n, predictor=predictor))
-    return out, pd.concat(predictions)
+    p, split_sizes = fit_and_predict(lambda: make_predictor(predictor, dataset, preset, seed), X, y, nested)
+    return {**split_sizes, "n_train": n, "predictor": predictor, "inputs": inputs}, p.assign(n_train=n, predictor=predictor)
 
 
 @dataclass
@@ -112,16 +115,23 @@ def learning_curve(zoos: dict[str, Zoo], predictors: Sequence[str] = ("gbm",), i
     and test runs are the same for every n, and the training subsets are nested (the first n of one seeded
     shuffle of each split's training runs), so two sizes compare on the same test nets. Final checkpoints.
     Default sizes: `learning_curve_sizes` of the fewest training runs of a split (the largest size every
-    split allows). The curve of each collection and predictor is a task (`zoolib.experiments.run_tasks`:
-    client, scheduler, workers).
+    split allows). Each point (collection, predictor, size) is a task (`zoolib.experiments.run_tasks`: client,
+    scheduler, workers).
     """
-    curves = [(collection, predictor) for collection in zoos for predictor in predictors]
-    tasks = [(_curve_fit, (zoos[collection], predictor, inputs, sizes, seed, preset, folds, val_fraction, test_fraction))
-             for collection, predictor in curves]
+    protocol = (seed, folds, val_fraction, test_fraction)
+    points = []  # (collection, predictor, n): one task each
+    for collection, zoo in zoos.items():
+        largest = min(len(order) for order in _curve_splits(zoo, *protocol)[2])
+        curve = sizes if sizes is not None else learning_curve_sizes(largest)
+        for n in curve:
+            if not 1 <= n <= largest:
+                raise ValueError(f"size {n} is outside 1..{largest} (the training runs of the splits of {collection!r})")
+        points += [(collection, predictor, n) for predictor in predictors for n in curve]
+    tasks = [(_curve_point, (zoos[collection], predictor, inputs, n, seed, preset, folds, val_fraction, test_fraction))
+             for collection, predictor, n in points]
     scores, predictions = [], []
-    for (collection, _), (rows, p) in zip(curves, run_tasks(tasks, "learning curve", client, scheduler, workers)):
-        for row, (_, part) in zip(rows, p.groupby("n_train", sort=False)):
-            scores.append({"collection": collection, **row, **scored(part, n_bootstrap, seed)})
+    for (collection, _, _), (row, p) in zip(points, run_tasks(tasks, "learning curve", client, scheduler, workers)):
+        scores.append({"collection": collection, **row, **scored(p, n_bootstrap, seed)})
         predictions.append(p.assign(collection=collection))
     return LearningCurve(pd.DataFrame(scores), pd.concat(predictions), n_bootstrap, seed)
 

@@ -133,6 +133,7 @@ class DNNRegressor(RegressorMixin, BaseEstimator):
 
     def fit(self, X, y, X_val=None, y_val=None) -> "DNNRegressor":
         import keras  # imported here: TensorFlow takes seconds to load and only this predictor needs it
+        import tensorflow as tf
 
         X, y = _as_matrix(X), _as_target(y)
         self.scaler_ = StandardScaler().fit(X)
@@ -142,16 +143,19 @@ class DNNRegressor(RegressorMixin, BaseEstimator):
         layers += [keras.layers.Dense(1, activation="sigmoid")]
         self.model_ = keras.Sequential(layers)
         self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
-        validation, callbacks = None, []
+        # Repeated tf.data pipelines and steps per epoch: Keras then keeps one iterator per fit instead of making
+        # two per epoch, which took half of a small fit's time (15 ms each, measured 2026-12-06)
+        train = (tf.data.Dataset.from_tensor_slices((self.scaler_.transform(X).astype(np.float32), y.astype(np.float32)))
+                 .shuffle(len(y), seed=self.seed, reshuffle_each_iteration=True).batch(self.batch_size).repeat())
+        fit_args = {"steps_per_epoch": -(-len(y) // self.batch_size), "shuffle": False}  # the pipeline shuffles
         if X_val is not None:
             validation = (self.scaler_.transform(_as_matrix(X_val)).astype(np.float32),
                           _as_target(y_val).astype(np.float32))
-            callbacks = [keras.callbacks.EarlyStopping("val_loss", patience=self.patience, restore_best_weights=True)]
-        history = self.model_.fit(
-            self.scaler_.transform(X).astype(np.float32), y.astype(np.float32),
-            batch_size=self.batch_size, epochs=self.epochs, validation_data=validation,
-            callbacks=callbacks, shuffle=True, verbose=0,
-        )
+            fit_args.update(validation_data=tf.data.Dataset.from_tensor_slices(validation).batch(self.batch_size).repeat(),
+                            validation_steps=-(-len(validation[1]) // self.batch_size),
+                            callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=self.patience,
+                                                                     restore_best_weights=True)])
+        history = self.model_.fit(train, epochs=self.epochs, verbose=0, **fit_args)
         self.n_epochs_ = len(history.history["loss"])
         return self
 
