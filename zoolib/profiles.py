@@ -3,7 +3,7 @@ it has, how they are trained, and how much work the book's pages do on them.
 
 - `tiny`: seconds of training, for tests and CI;
 - `mini`: the default book, generated locally from data this machine has (about 35 min of CPU on 2 cores);
-- `standard`: about a thousand Fashion-MNIST nets, for an afternoon on 2 cores (2 h 06 min measured);
+- `standard`: about a thousand Fashion-MNIST nets, for an afternoon on 2 cores (1 h 58 min measured);
 - `paper`: a zoo regenerated with the paper's protocol (`make zoo`, meant for a Dask cluster);
 - `released`: the Small CNN Zoo as published (downloaded, never generated).
 A collection is a dataset's zoo of the paper's CNN ("fashion_mnist") or a folder of architecture
@@ -148,9 +148,9 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     # folds (10 % of the runs validate): a fit trains on 1 - 1/5 - 0.1 = 70 % of the runs, so Fashion-MNIST's
     # 1,008 nets give 705 training nets per fit (>= 700). MNIST and the variants get what the 2-hour budget
     # leaves: 80 MNIST nets give 56 training nets per fit (mini: 51 of 128), 20 nets per variant give 14 (mini:
-    # 12 of 32). Stacks of 2 (zoolib.train.STACK), not mini's 4. Measured end to end with 96 MNIST nets and 24
-    # per variant (fresh data folder, quiet machine, 2026-12-06): 2 h 06 min 33 s, zoos 111.8 min (Fashion-MNIST
-    # 91.8, MNIST 5.4, variants 14.6), pages 13.5 min; hence the smaller MNIST and variants, and a 3x faster DNN.
+    # 12 of 32). Stacks of 2 (zoolib.train.STACK), not mini's 4. Measured end to end (fresh data folder, quiet
+    # machine, 2026-12-06): 1 h 57 min 55 s, zoos 110.0 min (Fashion-MNIST 94.8, MNIST 4.3, variants 11.0), pages
+    # 6.6 min. With 96 MNIST nets, 24 per variant and the DNN before its 3x speed-up: 2 h 06 min 33 s.
     _generated("standard", GENERATED, {
         "fashion_mnist": _replace(_MINI, nets=1_008, stack=None),
         "mnist": _replace(_MINI_MNIST, nets=80, stack=None),
