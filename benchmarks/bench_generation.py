@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", help="the profile whose schedules and draws are timed (default: the default one)")
     parser.add_argument("--dataset", default="fashion_mnist", help="dataset of the collections (default fashion_mnist)")
     parser.add_argument("--stack", type=int,
-                        help="nets per timed stack (default: generation's, the profile's schedule's or zoolib.train.STACK)")
+                        help="nets per timed stack (default: generation's, zoolib.train.STACK)")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"timed epochs per stack (default {EPOCHS})")
     parser.add_argument("--quick", action="store_true",
                         help=f"the paper's CNN only, {QUICK_IMAGES[0]} training and {QUICK_IMAGES[1]} test images")

@@ -10,7 +10,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from tests.zoo_fixtures import learnable_zoo
-from zoolib.evaluation import evaluate_predictor, fold_splits, predict_runs, run_split, split_runs
+from zoolib.evaluation import (checkpoint_rows, evaluate_predictor, finite_checkpoints, fold_splits, predict_runs, run_split,
+                               split_runs)
+from zoolib.zoo import select_rows
 from zoolib.predictors import DNNRegressor
 
 ROW_COLUMNS = [
@@ -34,6 +36,15 @@ def test_split_is_by_run_seeded_and_sized():
     assert counts["test"] == 50 and counts["val"] == 10 and counts["train"] == 40
     np.testing.assert_array_equal(labels, split_runs(runs, 0.1, 0.5, seed=3))
     assert (labels != split_runs(runs, 0.1, 0.5, seed=4)).any()
+
+
+def test_finite_checkpoints_are_final_rows_without_nonfinite_ones(zoo):
+    positions, dropped = finite_checkpoints(zoo, "final")
+    final = select_rows(zoo.metrics, "final")
+    assert dropped == 3 and len(positions) == len(final) - 3 and set(positions) < set(final)
+    assert np.isfinite(np.asarray(zoo.weights[positions])).all()
+    rows, _ = checkpoint_rows(zoo, "final")
+    np.testing.assert_array_equal(rows.weights, zoo.weights[positions])
 
 
 def test_gbm_on_statistics_learns_the_known_function(zoo):

@@ -10,6 +10,7 @@ from zoolib.zoo import (
     ZooFormatError,
     describe,
     drop_nonfinite,
+    finite_rows,
     read_zoo,
     select_rows,
     write_zoo,
@@ -80,6 +81,9 @@ def test_drop_nonfinite_reports_how_many(tmp_path):
     assert dropped == 2 and len(clean) == len(zoo) - 2
     assert np.isfinite(clean.weights).all()
     assert describe(zoo)["nonfinite_rows"] == 2
+    # positions in any order, over chunk boundaries
+    np.testing.assert_array_equal(finite_rows(zoo.weights, [7, 0, 4, 5], chunk_rows=3), [False, True, False, True])
+    np.testing.assert_array_equal(finite_rows(zoo.weights, chunk_rows=3), np.isfinite(weights).all(axis=1))
 
 
 def test_tensor_reshapes_by_layout(tmp_path):

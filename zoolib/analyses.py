@@ -21,8 +21,8 @@ import pandas as pd
 
 from zoolib import claims
 from zoolib.claims import Claim, Estimate, Finding, interval_table
-from zoolib.evaluation import (checkpoint_rows, fit_and_predict, fit_on_split, paired, run_split, run_splits, scored,
-                               zoo_features)
+from zoolib.evaluation import (checkpoint_rows, finite_checkpoints, fit_and_predict, fit_on_split, paired, run_split,
+                               run_splits, scored, zoo_features)
 from zoolib.experiments import run_tasks
 from zoolib.features import feature_names, layers_of
 from zoolib.metrics import bootstrap_ci, kendall_tau
@@ -42,21 +42,22 @@ def learning_curve_sizes(n_train: int, points: int = 5, smallest: int = 8) -> li
 
 
 def _curve_splits(zoo: Zoo, seed: int, folds: int | None, val_fraction: float,
-                  test_fraction: float) -> tuple[Zoo, list[np.ndarray], list[np.ndarray]]:
-    """The final rows, the split labels aligned with them and each split's training rows in the seeded order
-    that nests the training subsets (the first n of it)."""
-    rows, _ = checkpoint_rows(zoo, "final")
-    index = rows.metrics["modeldir"].to_numpy()
+                  test_fraction: float) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """The positions of the final rows (`finite_checkpoints`: no weights copied), the split labels aligned
+    with them and each split's training rows in the seeded order that nests the training subsets (the first n)."""
+    positions, _ = finite_checkpoints(zoo, "final")
+    index = zoo.metrics["modeldir"].to_numpy()[positions]
     splits = [split.loc[index].to_numpy() for split in run_splits(zoo.metrics, folds, val_fraction, test_fraction, seed)]
     orders = [np.flatnonzero(labels == "train")[np.random.default_rng(seed).permutation((labels == "train").sum())]
               for labels in splits]
-    return rows, splits, orders
+    return positions, splits, orders
 
 
 def _curve_point(zoo: Zoo, predictor: str, inputs: str, n: int, seed: int, preset: str, folds: int | None,
                  val_fraction: float, test_fraction: float) -> tuple[dict, pd.DataFrame]:
     """One point of a curve: the predictor fitted on the first n training runs of each split."""
-    rows, splits, orders = _curve_splits(zoo, seed, folds, val_fraction, test_fraction)
+    positions, splits, orders = _curve_splits(zoo, seed, folds, val_fraction, test_fraction)
+    rows = zoo.take(positions)
     X = zoo_features(rows, inputs, input_encoding(make_predictor(predictor)))
     y = rows.metrics["test_accuracy"].to_numpy(float)
     nested = []

