@@ -68,7 +68,7 @@ ZOO_FLAGS = $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS),--worker
 zoo: install data
 	$(VENV)/bin/zoolib zoo generate --profile paper $(ZOO_FLAGS)
 
-# The mini zoos behind `make book` (about 35 min on 2 cores), from the data this machine has.
+# The mini zoos behind `make book` (about 32 min on 2 cores), from the data this machine has.
 zoo-mini: install fashion-mnist
 	$(VENV)/bin/zoolib zoo generate --profile mini $(ZOO_FLAGS)
 

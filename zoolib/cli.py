@@ -515,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
         "default: every collection of the profile",
     )
     generate.add_argument("--profile", default=DEFAULT_PROFILE, choices=GENERATED_PROFILES,
-                          help=f"schedule and size: tiny (seconds), mini (~35 min on 2 cores), standard (~2 h on 2 "
+                          help=f"schedule and size: tiny (seconds), mini (~32 min on 2 cores), standard (~2 h on 2 "
                           f"cores), paper (30k nets, 86 epochs); default {DEFAULT_PROFILE}")
     generate.add_argument("--nets", type=positive_int, help="number of nets (per architecture for DATASET_archs)")
     generate.add_argument("--out", help="zoo folder (default: data/zoos/PROFILE/COLLECTION)")

@@ -2,7 +2,7 @@
 it has, how they are trained, and how much work the book's pages do on them.
 
 - `tiny`: seconds of training, for tests and CI;
-- `mini`: the default book, generated locally from data this machine has (about 35 min of CPU on 2 cores);
+- `mini`: the default book, generated locally from data this machine has (about 32 min on 2 cores);
 - `standard`: about a thousand Fashion-MNIST nets, for an afternoon on 2 cores (1 h 58 min measured);
 - `paper`: a zoo regenerated with the paper's protocol (`make zoo`, meant for a Dask cluster);
 - `released`: the Small CNN Zoo as published (downloaded, never generated).
