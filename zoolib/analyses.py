@@ -41,23 +41,22 @@ def learning_curve_sizes(n_train: int, points: int = 5, smallest: int = 8) -> li
     return sorted({int(round(n)) for n in np.geomspace(low, n_train, points)})
 
 
-def _curve_splits(zoo: Zoo, seed: int, folds: int | None, val_fraction: float,
-                  test_fraction: float) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-    """The positions of the final rows (`finite_checkpoints`: no weights copied), the split labels aligned
-    with them and each split's training rows in the seeded order that nests the training subsets (the first n)."""
-    positions, _ = finite_checkpoints(zoo, "final")
-    index = zoo.metrics["modeldir"].to_numpy()[positions]
-    splits = [split.loc[index].to_numpy() for split in run_splits(zoo.metrics, folds, val_fraction, test_fraction, seed)]
+def _curve_splits(metrics: pd.DataFrame, runs: np.ndarray, seed: int, folds: int | None, val_fraction: float,
+                  test_fraction: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The split labels of `runs` (the final rows' modeldirs, in their order; splits drawn over the zoo's
+    `metrics`) and each split's training rows in the seeded order that nests the training subsets (the first n)."""
+    splits = [split.loc[runs].to_numpy() for split in run_splits(metrics, folds, val_fraction, test_fraction, seed)]
     orders = [np.flatnonzero(labels == "train")[np.random.default_rng(seed).permutation((labels == "train").sum())]
               for labels in splits]
-    return positions, splits, orders
+    return splits, orders
 
 
 def _curve_point(zoo: Zoo, predictor: str, inputs: str, n: int, seed: int, preset: str, folds: int | None,
                  val_fraction: float, test_fraction: float) -> tuple[dict, pd.DataFrame]:
     """One point of a curve: the predictor fitted on the first n training runs of each split."""
-    positions, splits, orders = _curve_splits(zoo, seed, folds, val_fraction, test_fraction)
-    rows = zoo.take(positions)
+    rows, _ = checkpoint_rows(zoo, "final")
+    splits, orders = _curve_splits(zoo.metrics, rows.metrics["modeldir"].to_numpy(), seed, folds, val_fraction,
+                                   test_fraction)
     X = zoo_features(rows, inputs, input_encoding(make_predictor(predictor)))
     y = rows.metrics["test_accuracy"].to_numpy(float)
     nested = []
@@ -122,7 +121,9 @@ def learning_curve(zoos: dict[str, Zoo], predictors: Sequence[str] = ("gbm",), i
     protocol = (seed, folds, val_fraction, test_fraction)
     points = []  # (collection, predictor, n): one task each
     for collection, zoo in zoos.items():
-        largest = min(len(order) for order in _curve_splits(zoo, *protocol)[2])
+        positions, _ = finite_checkpoints(zoo, "final")  # the final rows; their weights are not copied here
+        runs = zoo.metrics["modeldir"].to_numpy()[positions]
+        largest = min(len(order) for order in _curve_splits(zoo.metrics, runs, *protocol)[1])
         curve = sizes if sizes is not None else learning_curve_sizes(largest)
         for n in curve:
             if not 1 <= n <= largest:

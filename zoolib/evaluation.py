@@ -97,20 +97,32 @@ def run_split(metrics: pd.DataFrame, val_fraction: float = 0.1, test_fraction: f
     return run_splits(metrics, None, val_fraction, test_fraction, seed)[0]
 
 
+def _one_per_run(metrics: pd.DataFrame, step: str | int) -> np.ndarray:
+    if step == "all":
+        raise ValueError("step must be 'final' or an epoch number (one checkpoint per run), not 'all'")
+    return select_rows(metrics, step)
+
+
+def _finite(zoo: Zoo, rows: np.ndarray | None = None) -> np.ndarray:
+    """Mask of the rows (all, or the positions `rows`) whose weights and test accuracy are finite."""
+    accuracy = zoo.metrics["test_accuracy"].to_numpy(float)
+    return finite_rows(zoo.weights, rows) & np.isfinite(accuracy if rows is None else accuracy[rows])
+
+
 def finite_checkpoints(zoo: Zoo, step: str | int = "final") -> tuple[np.ndarray, int]:
     """Row positions of one checkpoint per run (`step`) whose weights and test accuracy are finite, and how
     many selected rows were not. The weights are checked chunk by chunk, never copied whole."""
-    if step == "all":
-        raise ValueError("step must be 'final' or an epoch number (one checkpoint per run), not 'all'")
-    selected = select_rows(zoo.metrics, step)
-    finite = finite_rows(zoo.weights, selected) & np.isfinite(zoo.metrics["test_accuracy"].to_numpy(float)[selected])
+    selected = _one_per_run(zoo.metrics, step)
+    finite = _finite(zoo, selected)
     return selected[finite], int((~finite).sum())
 
 
 def checkpoint_rows(zoo: Zoo, step: str | int = "final") -> tuple[Zoo, int]:
-    """The sub-zoo of `finite_checkpoints` (those rows' weights in memory), and how many rows it dropped."""
-    positions, dropped = finite_checkpoints(zoo, step)
-    return zoo.take(positions), dropped
+    """The rows of `finite_checkpoints` as a sub-zoo (their weights read once, into memory), and how many
+    selected rows were dropped as non-finite."""
+    selected = zoo.take(_one_per_run(zoo.metrics, step))
+    finite = _finite(selected)
+    return (selected if finite.all() else selected.take(finite)), int((~finite).sum())
 
 
 def zoo_features(zoo: Zoo, inputs: str, categorical: str = "onehot") -> pd.DataFrame:

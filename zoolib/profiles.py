@@ -145,8 +145,8 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     # folds (10 % of the runs validate): a fit trains on 1 - 1/5 - 0.1 = 70 % of the runs, so Fashion-MNIST's
     # 1,008 nets give 705 training nets per fit (>= 700). MNIST and the variants get what the 2-hour budget
     # leaves: 80 MNIST nets give 56 training nets per fit (mini: 51 of 128), 20 nets per variant give 14 (mini:
-    # 12 of 32). Measured end to end (commit 1665779: stacks of 4 for mini then, unfused batch norm; fresh data
-    # folder, quiet machine, 2026-12-06): 1 h 57 min 55 s, zoos 110.0 min (Fashion-MNIST 94.8, MNIST 4.3, variants 11.0), pages
+    # 12 of 32). Measured end to end (commit 1665779, before cnn_bn's fused batch norm; fresh data folder, quiet
+    # machine, 2026-12-06): 1 h 57 min 55 s, zoos 110.0 min (Fashion-MNIST 94.8, MNIST 4.3, variants 11.0), pages
     # 6.6 min. With 96 MNIST nets, 24 per variant and the DNN before its 3x speed-up: 2 h 06 min 33 s.
     _generated("standard", GENERATED, {
         "fashion_mnist": _replace(_MINI, nets=1_008),
